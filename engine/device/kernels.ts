@@ -1,0 +1,44 @@
+// The one loader for WGSL: kernels live in kernels/<name>.wgsl and are compiled once per device and
+// specialisation (override constants such as the workgroup size).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const KERNEL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'kernels');
+const sources = new Map<string, string>();
+
+export function kernelSource(name: string): string {
+  let src = sources.get(name);
+  if (src === undefined) {
+    src = readFileSync(join(KERNEL_DIR, `${name}.wgsl`), 'utf8');
+    sources.set(name, src);
+  }
+  return src;
+}
+
+const modules = new WeakMap<GPUDevice, Map<string, GPUShaderModule>>();
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/** A compute pipeline for kernels/<name>.wgsl's `main`, cached per device and constant set. */
+export function kernelPipeline(
+  device: GPUDevice,
+  name: string,
+  constants: Record<string, number> = {},
+  entryPoint = 'main',
+): GPUComputePipeline {
+  let byKey = pipelines.get(device);
+  if (!byKey) pipelines.set(device, (byKey = new Map()));
+  const key = `${name}:${entryPoint}:${JSON.stringify(constants)}`;
+  let p = byKey.get(key);
+  if (p) return p;
+  let mods = modules.get(device);
+  if (!mods) modules.set(device, (mods = new Map()));
+  let module = mods.get(name);
+  if (!module) {
+    module = device.createShaderModule({ label: name, code: kernelSource(name) });
+    mods.set(name, module);
+  }
+  p = device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint, constants } });
+  byKey.set(key, p);
+  return p;
+}

@@ -1,0 +1,16 @@
+// Public surface of the engine (DESIGN.md rule 12): the harness and the CLI import only from here.
+import type { Command } from 'commander';
+import { registerGenerate } from './cli/generate.ts';
+import { registerInfo } from './cli/info.ts';
+
+export { createDevice, type GpuContext } from './device/device.ts';
+export { BenchError } from './errors.ts';
+export { loadModel } from './model/load.ts';
+export { WebGpuEngine, type EngineOptions } from './runtime/engine.ts';
+export type { Engine, GenerationRequest, GenerationResult } from './runtime/types.ts';
+export type { Tokenizer } from './tokenizer/types.ts';
+
+export function registerEngineCommands(program: Command): void {
+  registerInfo(program);
+  registerGenerate(program);
+}

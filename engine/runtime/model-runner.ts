@@ -1,0 +1,274 @@
+// The GPU side of the engine: holds the weights and the paged KV cache, and runs one step (any mix of prefill
+// and decode tokens from any sequences) as one command buffer with one compute pass. Only the logits of the rows
+// that sampling needs are read back.
+import type { GpuContext } from '../device/device.ts';
+import { kernelPipeline } from '../device/kernels.ts';
+import { type ModelConfig, tensorNames } from '../model/config.ts';
+import type { LoadedModel, TensorSource } from '../model/weights.ts';
+import { bindGroup, storageBuffer, upload } from './gpu-buffers.ts';
+
+export interface RunnerOptions {
+  maxTokens: number; // tokens per step (prefill chunk + decodes)
+  maxOut: number; // logits rows per step
+  maxSeqs: number; // sequence slots (block-table rows)
+  kvBlockSize: number;
+  numBlocks: number; // KV blocks in the pool
+  workgroupSize: number;
+}
+
+/** One step's tokens: token i belongs to sequence slot slots[i] at position positions[i]. */
+export interface StepInput {
+  tokens: ArrayLike<number>;
+  positions: ArrayLike<number>;
+  slots: ArrayLike<number>;
+  outRows: ArrayLike<number>; // indices into tokens whose logits are returned, in order
+}
+
+interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bind: GPUBindGroup;
+  size: (t: number, r: number) => [number, number, number];
+}
+
+const MAX_DIM = 65535;
+const ceil = (a: number, b: number) => Math.ceil(a / b);
+/** A linear layer's grid: outputs folded over x/y (x stops at 65535), token tiles of 8 on z. */
+const matmulGrid = (n: number, rows: number): [number, number, number] => {
+  const gx = Math.min(n, MAX_DIM);
+  return [gx, ceil(n, gx), ceil(rows, 8)];
+};
+
+export class ModelRunner {
+  readonly config: ModelConfig;
+  readonly options: RunnerOptions;
+  readonly maxBlocksPerSeq: number;
+  weightBytes = 0;
+  kvBytes = 0;
+  scratchBytes = 0;
+  dispatchesPerStep = 0;
+  private readonly device: GPUDevice;
+  private readonly io: Record<'tokens' | 'positions' | 'slots' | 'outRows' | 'counts' | 'blockTable', GPUBuffer>;
+  private readonly logits: GPUBuffer;
+  private readonly staging: GPUBuffer;
+  private readonly dispatches: Dispatch[] = [];
+  private readonly weights = new Map<string, GPUBuffer>();
+
+  private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
+    this.device = ctx.device;
+    this.config = config;
+    this.options = options;
+    this.maxBlocksPerSeq = ceil(config.maxSeqLen, options.kvBlockSize);
+    const d = this.device;
+    const u32 = (label: string, n: number) => storageBuffer(d, label, n * 4);
+    this.io = {
+      tokens: u32('tokens', options.maxTokens), // [T]
+      positions: u32('positions', options.maxTokens), // [T]
+      slots: u32('slots', options.maxTokens), // [T]
+      outRows: u32('outRows', options.maxOut), // [R]
+      counts: u32('counts', 4), // {n_tokens, n_out}
+      blockTable: u32('blockTable', options.maxSeqs * this.maxBlocksPerSeq), // [slots, maxBlocksPerSeq]
+    };
+    this.logits = storageBuffer(d, 'logits', options.maxOut * config.vocabSize * 4); // [R, vocab]
+    this.staging = d.createBuffer({ label: 'logits-staging', size: this.logits.size, usage: 0x01 | 0x08 });
+  }
+
+  static async create(ctx: GpuContext, model: LoadedModel, options: RunnerOptions): Promise<ModelRunner> {
+    const r = new ModelRunner(ctx, model.config, options);
+    await r.uploadWeights(model);
+    r.buildSteps();
+    return r;
+  }
+
+  private async uploadWeights(model: LoadedModel): Promise<void> {
+    const c = this.config;
+    const names = [tensorNames.embedding, tensorNames.finalNorm];
+    if (!c.tiedClassifier) names.push(tensorNames.classifier);
+    for (let l = 0; l < c.nLayers; l++) {
+      for (const f of ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'ffnNorm', 'w1', 'w2', 'w3'] as const) {
+        names.push(tensorNames[f](l));
+      }
+    }
+    for (const name of names) {
+      const src = model.tensor(name);
+      const count = src.shape.reduce((a, b) => a * b, 1);
+      const buf = storageBuffer(this.device, name, count * 4);
+      this.fill(buf, src, count);
+      this.weights.set(name, buf);
+      this.weightBytes += count * 4;
+      // Bound host memory while streaming a big model: let the queue drain every ~1 GiB.
+      if (this.weightBytes % (1 << 30) < count * 4) await this.device.queue.onSubmittedWorkDone();
+    }
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  private fill(buf: GPUBuffer, src: TensorSource, count: number): void {
+    if (!src.noise) {
+      upload(this.device, buf, src.read());
+      return;
+    }
+    // Noise tensors are generated on the device: a 7B-shape model would otherwise stream 27 GB through the host.
+    const pipeline = kernelPipeline(this.device, 'noise', { WG: 256 });
+    const params = this.device.createBuffer({ size: 16, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST
+    const p = new DataView(new ArrayBuffer(16));
+    p.setUint32(0, src.noise.seed >>> 0, true);
+    p.setUint32(4, count, true);
+    p.setFloat32(8, src.noise.scale, true);
+    p.setUint32(12, 0, true);
+    this.device.queue.writeBuffer(params, 0, p.buffer);
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(
+      0,
+      this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: buf } },
+          { binding: 1, resource: { buffer: params } },
+        ],
+      }),
+    );
+    const groups = ceil(count, 256);
+    const gx = Math.min(groups, MAX_DIM);
+    pass.dispatchWorkgroups(gx, ceil(groups, gx));
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Encodes the forward pass once as a list of dispatches whose grid sizes depend only on T and R. */
+  private buildSteps(): void {
+    const c = this.config;
+    const o = this.options;
+    const d = this.device;
+    const WG = o.workgroupSize;
+    const T = o.maxTokens;
+    const qDim = c.nHeads * c.headDim;
+    const kvDim = c.nKvHeads * c.headDim;
+    const f32 = (label: string, n: number) => {
+      this.scratchBytes += n * 4;
+      return storageBuffer(d, label, n * 4);
+    };
+    const x = f32('x', T * c.dim); // [T, dim] residual stream
+    const xb = f32('xb', T * c.dim); // [T, dim] normed input of a sublayer
+    const q = f32('q', T * qDim); // [T, nHeads * headDim]
+    const k = f32('k', T * kvDim); // [T, nKvHeads * headDim]
+    const v = f32('v', T * kvDim); // [T, nKvHeads * headDim]
+    const att = f32('att', T * qDim); // [T, nHeads * headDim] attention output
+    const gate = f32('gate', T * c.hiddenDim); // [T, hidden]
+    const up = f32('up', T * c.hiddenDim); // [T, hidden]
+    const scores = f32('scores', T * c.nHeads * c.maxSeqLen); // [T, nHeads, maxSeqLen]
+    const xo = f32('xout', o.maxOut * c.dim); // [R, dim] final-normed rows whose logits are wanted
+    const { tokens, positions, slots, outRows, counts, blockTable } = this.io;
+    const w = (name: string) => this.weights.get(name)!;
+
+    const add = (name: string, constants: Record<string, number>, buffers: GPUBuffer[], size: Dispatch['size']) => {
+      const pipeline = kernelPipeline(d, name, { WG, ...constants });
+      this.dispatches.push({ pipeline, bind: bindGroup(d, pipeline, buffers), size });
+    };
+    const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, K: number, N: number, accumulate = false) =>
+      add('matmul', { K, N, ACCUMULATE: accumulate ? 1 : 0 }, [input, w(weight), out, counts], (t) =>
+        matmulGrid(N, t),
+      );
+    const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
+      add('rmsnorm', { D: c.dim, EPS: c.normEps }, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
+    const kvShape = { HEAD_DIM: c.headDim, N_HEADS: c.nHeads, N_KV_HEADS: c.nKvHeads, BLOCK: o.kvBlockSize };
+
+    add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts], (t) => [ceil(c.dim, WG), t, 1]);
+    for (let l = 0; l < c.nLayers; l++) {
+      const cacheBytes = o.numBlocks * o.kvBlockSize * kvDim * 4;
+      const kCache = storageBuffer(d, `k_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
+      const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
+      this.kvBytes += 2 * cacheBytes;
+      norm(x, tensorNames.attnNorm(l), xb);
+      linear(xb, tensorNames.wq(l), q, c.dim, qDim);
+      linear(xb, tensorNames.wk(l), k, c.dim, kvDim);
+      linear(xb, tensorNames.wv(l), v, c.dim, kvDim);
+      const pairs = ((c.nHeads + c.nKvHeads) * c.headDim) / 2;
+      add(
+        'rope_kv',
+        { ...kvShape, THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: this.maxBlocksPerSeq },
+        [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
+        (t) => [ceil(pairs, WG), t, 1],
+      );
+      add(
+        'attention',
+        { ...kvShape, MAX_BLOCKS: this.maxBlocksPerSeq, MAX_CTX: c.maxSeqLen },
+        [q, kCache, vCache, positions, slots, blockTable, scores, att, counts],
+        (t) => [c.nHeads, t, 1],
+      );
+      linear(att, tensorNames.wo(l), x, qDim, c.dim, true);
+      norm(x, tensorNames.ffnNorm(l), xb);
+      linear(xb, tensorNames.w1(l), gate, c.dim, c.hiddenDim);
+      linear(xb, tensorNames.w3(l), up, c.dim, c.hiddenDim);
+      add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
+        const groups = ceil(t * c.hiddenDim, WG);
+        const gx = Math.min(groups, MAX_DIM);
+        return [gx, ceil(groups, gx), 1];
+      });
+      linear(gate, tensorNames.w2(l), x, c.hiddenDim, c.dim, true);
+    }
+    add(
+      'rmsnorm',
+      { D: c.dim, EPS: c.normEps, GATHER: 1 },
+      [x, w(tensorNames.finalNorm), xo, counts, outRows],
+      (_t, r) => [r, 1, 1],
+    );
+    const cls = c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier;
+    add(
+      'matmul',
+      { K: c.dim, N: c.vocabSize, USE_OUT_COUNT: 1 },
+      [xo, w(cls), this.logits, counts],
+      (_t, r) => matmulGrid(c.vocabSize, r),
+    );
+    this.dispatchesPerStep = this.dispatches.length;
+  }
+
+  /** Points a sequence slot at its KV blocks (called when a sequence gains or loses blocks). */
+  setBlockTable(slot: number, blocks: readonly number[]): void {
+    if (blocks.length > this.maxBlocksPerSeq) throw new Error(`block table overflow: ${blocks.length}`);
+    this.device.queue.writeBuffer(this.io.blockTable, slot * this.maxBlocksPerSeq * 4, new Uint32Array(blocks));
+  }
+
+  /** Runs one step and returns the logits of `outRows`, [R, vocab] row-major. */
+  async step(input: StepInput): Promise<Float32Array> {
+    const t = input.tokens.length;
+    const r = input.outRows.length;
+    if (t === 0 || t > this.options.maxTokens || r > this.options.maxOut) {
+      throw new Error(`step size out of range: ${t} tokens, ${r} output rows`);
+    }
+    const q = this.device.queue;
+    q.writeBuffer(this.io.tokens, 0, Uint32Array.from(input.tokens));
+    q.writeBuffer(this.io.positions, 0, Uint32Array.from(input.positions));
+    q.writeBuffer(this.io.slots, 0, Uint32Array.from(input.slots));
+    if (r > 0) q.writeBuffer(this.io.outRows, 0, Uint32Array.from(input.outRows));
+    q.writeBuffer(this.io.counts, 0, new Uint32Array([t, r, 0, 0]));
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const dsp of this.dispatches) {
+      const [gx, gy, gz] = dsp.size(t, r);
+      if (gx === 0 || gy === 0 || gz === 0) continue;
+      pass.setPipeline(dsp.pipeline);
+      pass.setBindGroup(0, dsp.bind);
+      pass.dispatchWorkgroups(gx, gy, gz);
+    }
+    pass.end();
+    const bytes = r * this.config.vocabSize * 4;
+    if (bytes > 0) enc.copyBufferToBuffer(this.logits, 0, this.staging, 0, bytes);
+    q.submit([enc.finish()]);
+    if (bytes === 0) {
+      await q.onSubmittedWorkDone();
+      return new Float32Array(0);
+    }
+    await this.staging.mapAsync(0x0001, 0, bytes);
+    const out = new Float32Array(this.staging.getMappedRange(0, bytes).slice(0));
+    this.staging.unmap();
+    return out;
+  }
+
+  destroy(): void {
+    for (const b of this.weights.values()) b.destroy();
+    for (const b of Object.values(this.io)) b.destroy();
+    this.logits.destroy();
+    this.staging.destroy();
+  }
+}

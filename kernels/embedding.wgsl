@@ -1,0 +1,17 @@
+// x[t, :] = table[tokens[t], :] for every token of the step.
+override WG: u32 = 128;
+override D: u32; // model dim
+
+struct Counts { n_tokens: u32, n_out: u32 }
+@group(0) @binding(0) var<storage, read> tokens: array<u32>; // [T]
+@group(0) @binding(1) var<storage, read> table: array<f32>; // [vocab, D]
+@group(0) @binding(2) var<storage, read_write> x: array<f32>; // [T, D]
+@group(0) @binding(3) var<storage, read> counts: Counts;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let t = gid.y;
+  let d = gid.x;
+  if (t >= counts.n_tokens || d >= D) { return; }
+  x[t * D + d] = table[tokens[t] * D + d];
+}
