@@ -1,0 +1,45 @@
+// The engine toggles as scenario keys (DESIGN.md "Toggles": one name everywhere). The scenario key is the camelCase
+// toggle name; the `bench serve` flag is its kebab-case form. Values are validated here so that a typo fails when the
+// scenario is loaded, not minutes later when the engine refuses to start.
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+/** `fusion: on` is a string in YAML 1.2, but people also write `true`/`false`; both mean the same. */
+const onOff = z.union([z.enum(['on', 'off']), z.boolean().transform((b) => (b ? 'on' : 'off'))]);
+
+export const engineToggleShape = {
+  precision: z.enum(['f32', 'f16', 'bf16']).optional(),
+  quant: z.enum(['none', 'int8', 'int4', 'q8_0', 'q4_0']).optional(),
+  quantGroupSize: z.union([z.literal(32), z.literal(64), z.literal(128)]).optional(),
+  kvCache: z.enum(['f32', 'f16', 'int8']).optional(),
+  attention: z.enum(['naive', 'flash']).optional(),
+  fusion: onOff.optional(),
+  workgroupSize: z.union([z.literal(64), z.literal(128), z.literal(256)]).optional(),
+  batch: z.enum(['none', 'static', 'continuous']).optional(),
+  maxBatch: positiveInt.optional(),
+  kvBlockSize: positiveInt.optional(),
+  maxNumTokens: positiveInt.optional(),
+  prefillChunk: positiveInt.optional(),
+  spec: z.enum(['none', 'draft', 'ngram', 'layerskip']).optional(),
+  specDepth: z.number().int().min(0).optional(),
+  draftModel: z.string().min(1).optional(),
+} as const;
+
+export type ToggleName = keyof typeof engineToggleShape;
+export const TOGGLE_NAMES = Object.keys(engineToggleShape) as ToggleName[];
+
+/** camelCase toggle name -> the kebab-case flag `bench serve` takes. */
+export function toFlag(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The argv for `bench serve` that selects these toggles (unset toggles are left to the engine's defaults). */
+export function toggleArgs(toggles: Partial<Record<ToggleName, string | number | undefined>>): string[] {
+  const args: string[] = [];
+  for (const name of TOGGLE_NAMES) {
+    const v = toggles[name];
+    if (v !== undefined) args.push(toFlag(name), String(v));
+  }
+  return args;
+}
