@@ -1,0 +1,99 @@
+// rope_kv (RoPE + paged KV write) and attention (over the paged cache, grouped-query heads) against the CPU
+// reference ops. Blocks are handed out shuffled, so a kernel that ignores the block table fails.
+// Bound: relative error <= 1e-4 (f32 trigonometry and exp vs f64; observed ~1e-6).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { attention, rope } from '../../engine/reference/ops.ts';
+import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
+
+const TOL = 1e-4;
+const BLOCK = 4;
+const MAX_BLOCKS = 8;
+
+for (const layout of ['interleaved', 'half'] as const) {
+  test(`rope_kv rotates q and k (${layout}) and stores k, v in the right paged slots`, async () => {
+    const ctx = await gpu();
+    const d = ctx.device;
+    const [H, KVH, HD, T] = [4, 2, 8, 5];
+    const positions = new Uint32Array([0, 1, 2, 9, 13]);
+    const slots = new Uint32Array([0, 0, 0, 1, 1]);
+    const table = new Uint32Array(2 * MAX_BLOCKS);
+    table.set([5, 2, 7, 0], 0); // slot 0
+    table.set([1, 6, 3, 4], MAX_BLOCKS); // slot 1: position 9 -> block 3 offset 1, 13 -> block 4 offset 1
+    const q = randoms(T * H * HD, 11);
+    const k = randoms(T * KVH * HD, 12);
+    const v = randoms(T * KVH * HD, 13);
+    const kvd = KVH * HD;
+    const qb = buffer(d, q);
+    const kc = buffer(d, 8 * BLOCK * kvd);
+    const vc = buffer(d, 8 * BLOCK * kvd);
+    await dispatch(
+      ctx,
+      'rope_kv',
+      { WG: 64, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, THETA: 10000, HALF: layout === 'half' ? 1 : 0, BLOCK, MAX_BLOCKS },
+      [qb, buffer(d, k), buffer(d, v), kc, vc, buffer(d, positions), buffer(d, slots), buffer(d, table), counts(d, T)],
+      [Math.ceil(((H + KVH) * HD) / 2 / 64), T],
+    );
+    const pos = [...positions];
+    assert.ok(relError(await readF32(ctx, qb, q.length), rope(q, H, HD, pos, 10000, layout)) <= TOL);
+    const kRef = rope(k, KVH, HD, pos, 10000, layout);
+    const kGot = await readF32(ctx, kc, 8 * BLOCK * kvd);
+    const vGot = await readF32(ctx, vc, 8 * BLOCK * kvd);
+    for (let t = 0; t < T; t++) {
+      const p = positions[t]!;
+      const block = table[slots[t]! * MAX_BLOCKS + Math.floor(p / BLOCK)]!;
+      const at = (block * BLOCK + (p % BLOCK)) * kvd;
+      assert.ok(relError(kGot.subarray(at, at + kvd), kRef.subarray(t * kvd, (t + 1) * kvd)) <= TOL, `k of token ${t}`);
+      assert.deepEqual(vGot.subarray(at, at + kvd), v.subarray(t * kvd, (t + 1) * kvd), `v of token ${t}`);
+    }
+  });
+}
+
+for (const [WG, H, KVH, HD] of [
+  [64, 4, 4, 16], // multi-head
+  [128, 8, 2, 8], // grouped-query
+  [64, 4, 1, 32], // multi-query
+] as const) {
+  test(`attention over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
+    const ctx = await gpu();
+    const d = ctx.device;
+    const kvd = KVH * HD;
+    const S = 11; // positions in the cache for sequence A
+    const table = new Uint32Array(2 * MAX_BLOCKS);
+    table.set([6, 1, 4], 0); // seq A in slot 0
+    table.set([3, 0], MAX_BLOCKS); // seq B in slot 1 (5 positions)
+    const kA = randoms(S * kvd, 14);
+    const vA = randoms(S * kvd, 15);
+    const kB = randoms(5 * kvd, 16);
+    const vB = randoms(5 * kvd, 17);
+    const kc = new Float32Array(8 * BLOCK * kvd);
+    const vc = new Float32Array(8 * BLOCK * kvd);
+    const place = (slot: number, k: Float32Array, v: Float32Array) => {
+      for (let p = 0; p < k.length / kvd; p++) {
+        const at = (table[slot * MAX_BLOCKS + Math.floor(p / BLOCK)]! * BLOCK + (p % BLOCK)) * kvd;
+        kc.set(k.subarray(p * kvd, (p + 1) * kvd), at);
+        vc.set(v.subarray(p * kvd, (p + 1) * kvd), at);
+      }
+    };
+    place(0, kA, vA);
+    place(1, kB, vB);
+    // Three query tokens: A at positions 9 and 10 (a prefill tail), B at position 4 (a decode).
+    const positions = new Uint32Array([9, 10, 4]);
+    const slots = new Uint32Array([0, 0, 1]);
+    const q = randoms(3 * H * HD, 18);
+    const out = buffer(d, 3 * H * HD);
+    await dispatch(
+      ctx,
+      'attention',
+      { WG, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, BLOCK, MAX_BLOCKS, MAX_CTX: 32 },
+      [buffer(d, q), buffer(d, kc), buffer(d, vc), buffer(d, positions), buffer(d, slots), buffer(d, table), buffer(d, 3 * H * 32), out, counts(d, 3)],
+      [H, 3],
+    );
+    const got = await readF32(ctx, out, 3 * H * HD);
+    const shape = { nHeads: H, nKvHeads: KVH, headDim: HD };
+    const refA = attention(q.subarray(0, 2 * H * HD), kA, vA, { ...shape, startPos: 9 });
+    const refB = attention(q.subarray(2 * H * HD), kB, vB, { ...shape, startPos: 4 });
+    assert.ok(relError(got.subarray(0, 2 * H * HD), refA) <= TOL, 'sequence A');
+    assert.ok(relError(got.subarray(2 * H * HD), refB) <= TOL, 'sequence B');
+  });
+}
