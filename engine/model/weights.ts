@@ -1,5 +1,5 @@
-import type { ModelConfig } from './config.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
+import type { ModelConfig } from './config.ts';
 
 /**
  * A tensor that is materialised only when asked for, so a loader can stream a multi-GB model to the GPU
@@ -9,6 +9,8 @@ export interface TensorSource {
   readonly shape: readonly number[];
   /** The values as f32, row-major. May allocate; callers drop it after upload. */
   read(): Float32Array;
+  /** Set: element i is exactly Math.fround(scale * noiseValue(seed, i)) (noise.ts), so a GPU may generate it. */
+  noise?: { seed: number; scale: number };
 }
 
 export type ModelFormat = 'llama2c' | 'gguf' | 'safetensors' | 'synthetic';
