@@ -29,6 +29,7 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
   fi
   command -v chromium >/dev/null 2>&1 || { need_apt=1; pkgs+=(chromium); }
+  command -v node >/dev/null 2>&1 || { need_apt=1; pkgs+=(nodejs npm); }
   if [ "$need_apt" = 1 ]; then
     $SUDO apt-get update -qq
     if [ -n "${mesa_target+x}" ]; then $SUDO apt-get install -y -qq ${mesa_target} mesa-vulkan-drivers >/dev/null; fi
@@ -38,4 +39,9 @@ else
   echo "setup.sh: no apt-get here; install a Vulkan driver (Mesa >= 23 lavapipe works on any CPU) and Chromium yourself" >&2
 fi
 
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "setup.sh: Node.js $(node --version) is too old; install Node.js 20 or newer (e.g. from nodejs.org or NodeSource) and re-run" >&2
+  exit 1
+fi
 npm ci --no-audit --no-fund

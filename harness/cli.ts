@@ -6,7 +6,6 @@ import { BenchError, registerEngineCommands } from '../engine/index.ts';
 
 const program = new Command('bench')
   .description('LLM inference benchmark and load-test harness with a WebGPU reference engine')
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 registerEngineCommands(program);
 
@@ -22,7 +21,7 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) process.exit(0); // --help, --version
-    process.exit(2); // commander already printed the usage error
+    process.exit(2); // commander already printed a one-line usage error
   }
   if (err instanceof BenchError) fail(err.message, err.exitCode);
   if (process.env.BENCH_DEBUG) console.error(err);

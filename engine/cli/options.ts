@@ -6,7 +6,8 @@ export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER)
   return (value: string): number => {
     const n = Number(value);
     if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${flag} must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any' : max}, got "${value}"`);
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`${flag} must be an integer ${range}, got "${value}"`);
     }
     return n;
   };

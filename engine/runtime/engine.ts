@@ -239,30 +239,31 @@ export class WebGpuEngine implements Engine {
   private afterToken(seq: Sequence, st: SeqState, token: number): void {
     const req = seq.req;
     const n = seq.generated;
+    // The rest of the text once generation ends: incomplete UTF-8 bytes, then text held back for stop matching.
+    const rest = () => {
+      const u = st.stop.push(st.decoder.flush());
+      return u.text + (u.stopped ? '' : st.stop.flush());
+    };
     if (st.stopIds.has(token) && n > (req.minTokens ?? 0)) {
-      this.complete(seq, st, 'stop', [token], st.stop.flush());
+      this.complete(seq, 'stop', token, rest());
       return;
     }
     const step = st.stop.push(st.decoder.push(token));
-    if (step.stopped) {
-      this.complete(seq, st, 'stop', [token], step.text);
-      return;
+    if (step.stopped) this.complete(seq, 'stop', token, step.text);
+    else if (n >= req.maxTokens || seq.tokens.length >= this.config.maxSeqLen) {
+      this.complete(seq, 'length', token, step.text + rest());
+    } else {
+      seq.text += step.text;
+      seq.emit({ tokenIds: [token], text: step.text });
     }
-    if (n >= req.maxTokens || seq.tokens.length >= this.config.maxSeqLen) {
-      this.complete(seq, st, 'length', [token], step.text + st.stop.push(st.decoder.flush()).text + st.stop.flush());
-      return;
-    }
-    seq.text += step.text;
-    seq.emit({ tokenIds: [token], text: step.text });
   }
 
-  private complete(seq: Sequence, st: SeqState, reason: 'stop' | 'length', ids: number[], text: string): void {
-    void st;
+  private complete(seq: Sequence, reason: 'stop' | 'length', token: number, text: string): void {
     seq.text += text;
     seq.finishReason = reason;
     seq.t.finished = performance.now();
     this.scheduler.finish(seq);
-    seq.emit({ tokenIds: ids, text });
+    seq.emit({ tokenIds: [token], text });
   }
 
   metrics(): EngineMetrics {
