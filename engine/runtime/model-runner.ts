@@ -81,7 +81,7 @@ export class ModelRunner {
 
   private async uploadWeights(model: LoadedModel): Promise<void> {
     const c = this.config;
-    const names = [tensorNames.embedding, tensorNames.finalNorm];
+    const names: string[] = [tensorNames.embedding, tensorNames.finalNorm];
     if (!c.tiedClassifier) names.push(tensorNames.classifier);
     for (let l = 0; l < c.nLayers; l++) {
       for (const f of ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'ffnNorm', 'w1', 'w2', 'w3'] as const) {
