@@ -141,7 +141,8 @@ export class FileCursor {
   /** A u64 that must fit in a JS number and stay below `max` (a length or count), else the file is corrupt. */
   u64(max: number, what: string): number {
     const v = this.u64big();
-    if (v > BigInt(max)) this.fail(`${what} ${v} is larger than the file allows (${max}); the file is corrupt`);
+    if (v > BigInt(max))
+      this.fail(`${what} ${v} exceeds ${max}, the most the rest of the file allows; the file is truncated or corrupt`);
     return Number(v);
   }
   bytes(n: number): Uint8Array<ArrayBuffer> {

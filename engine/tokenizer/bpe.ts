@@ -33,6 +33,11 @@ export class BpeMerges {
     return this.ranks.size;
   }
 
+  /** The merges in rank order, as GGUF stores them. */
+  list(): string[] {
+    return [...this.ranks.keys()];
+  }
+
   rank(left: string, right: string): number | undefined {
     return this.ranks.get(`${left} ${right}`);
   }

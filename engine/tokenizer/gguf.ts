@@ -2,11 +2,12 @@
 // does: SentencePiece ("llama") and byte-level BPE ("gpt2") models, token types, special ids, add_bos/add_eos.
 
 import { BenchError } from '../errors.ts';
-import type { GgufMetadata } from '../formats/gguf.ts';
+import type { GgufKv, GgufMetadata } from '../formats/gguf.ts';
+import { kv } from '../formats/gguf-write.ts';
 import { BpeMerges, BpeTokenizer } from './bpe.ts';
 import { preTokenizerSpec } from './pretokenize.ts';
 import { SpmTokenizer } from './spm.ts';
-import { attrFromTokenType, type SpecialConfig, TokenAttr, Vocab } from './vocab.ts';
+import { attrFromTokenType, GgufTokenType, type SpecialConfig, TokenAttr, tokenTypeFromAttr, Vocab } from './vocab.ts';
 
 export type GgufTokenizer = SpmTokenizer | BpeTokenizer;
 
@@ -104,4 +105,94 @@ function markPhi3Strip(vocab: Vocab): void {
   };
   set('</s>', true);
   for (const t of ['<unk>', '<s>', '<|endoftext|>']) set(t, false);
+}
+
+/** A tokenizer whose vocabulary can be written out (llama2.c's tokenizer.bin has raw pieces and scores). */
+interface PieceScoreVocab {
+  vocabSize: number;
+  bos: number;
+  eos: number;
+  piece(id: number): Uint8Array | string;
+  score(id: number): number;
+}
+
+const isPieceScore = (t: unknown): t is PieceScoreVocab =>
+  typeof (t as PieceScoreVocab).piece === 'function' && typeof (t as PieceScoreVocab).score === 'function';
+
+/**
+ * `tokenizer.ggml.*` metadata that reproduces `tok` when read back by tokenizerFromGguf: SentencePiece and BPE
+ * tokenizers export their tables; a llama2.c tokenizer becomes a "llama" vocabulary (its pieces keep spaces as
+ * ' ', GGUF as U+2581; <0xXX> pieces are byte tokens; BOS/EOS are control tokens).
+ */
+export function ggufTokenizerMetadata(tok: unknown, where: string): [string, GgufKv][] {
+  const types = (v: Vocab) => Int32Array.from(v.attrs, tokenTypeFromAttr);
+  if (tok instanceof SpmTokenizer) {
+    return [
+      ['tokenizer.ggml.model', kv.str('llama')],
+      ['tokenizer.ggml.tokens', kv.strs([...tok.vocab.pieces])],
+      ['tokenizer.ggml.scores', kv.f32s(tok.vocab.scores)],
+      ['tokenizer.ggml.token_type', kv.i32s(types(tok.vocab))],
+      ...specialMetadata(tok.special),
+      ['tokenizer.ggml.add_space_prefix', kv.bool(tok.addSpacePrefix)],
+    ];
+  }
+  if (tok instanceof BpeTokenizer) {
+    return [
+      ['tokenizer.ggml.model', kv.str('gpt2')],
+      ['tokenizer.ggml.pre', kv.str(tok.pre.name)],
+      ['tokenizer.ggml.tokens', kv.strs([...tok.vocab.pieces])],
+      ['tokenizer.ggml.token_type', kv.i32s(types(tok.vocab))],
+      ['tokenizer.ggml.merges', kv.strs(tok.merges.list())],
+      ...specialMetadata(tok.special),
+    ];
+  }
+  if (isPieceScore(tok)) {
+    const dec = new TextDecoder();
+    const n = tok.vocabSize;
+    const pieces: string[] = [];
+    const scores = new Float32Array(n);
+    const tt = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const raw = tok.piece(i);
+      const text = typeof raw === 'string' ? raw : dec.decode(raw);
+      scores[i] = tok.score(i);
+      if (i === tok.bos || i === tok.eos) {
+        pieces.push(text.trim()); // llama2.c stores "\n<s>\n"; GGUF keeps the bare control name
+        tt[i] = GgufTokenType.CONTROL;
+      } else if (i === 0 && text.trim() === '<unk>') {
+        pieces.push('<unk>');
+        tt[i] = GgufTokenType.UNKNOWN;
+      } else if (/^<0x[0-9A-F]{2}>$/.test(text)) {
+        pieces.push(text);
+        tt[i] = GgufTokenType.BYTE;
+      } else {
+        pieces.push(text.replaceAll(' ', '\u2581'));
+        tt[i] = GgufTokenType.NORMAL;
+      }
+    }
+    return [
+      ['tokenizer.ggml.model', kv.str('llama')],
+      ['tokenizer.ggml.tokens', kv.strs(pieces)],
+      ['tokenizer.ggml.scores', kv.f32s(scores)],
+      ['tokenizer.ggml.token_type', kv.i32s(tt)],
+      ['tokenizer.ggml.bos_token_id', kv.u32(tok.bos)],
+      ['tokenizer.ggml.eos_token_id', kv.u32(tok.eos)],
+      ['tokenizer.ggml.unknown_token_id', kv.u32(0)],
+      ['tokenizer.ggml.add_bos_token', kv.bool(true)],
+      ['tokenizer.ggml.add_eos_token', kv.bool(false)],
+    ];
+  }
+  throw new BenchError(
+    'UNSUPPORTED',
+    `${where}: this model's tokenizer cannot be written into GGUF metadata (supported: GGUF, tokenizer.bin vocabularies)`,
+  );
+}
+
+function specialMetadata(s: SpecialConfig): [string, GgufKv][] {
+  const out: [string, GgufKv][] = [];
+  if (s.bos >= 0) out.push(['tokenizer.ggml.bos_token_id', kv.u32(s.bos)]);
+  if (s.eos >= 0) out.push(['tokenizer.ggml.eos_token_id', kv.u32(s.eos)]);
+  if (s.unk >= 0) out.push(['tokenizer.ggml.unknown_token_id', kv.u32(s.unk)]);
+  out.push(['tokenizer.ggml.add_bos_token', kv.bool(s.addBos)], ['tokenizer.ggml.add_eos_token', kv.bool(s.addEos)]);
+  return out;
 }

@@ -52,7 +52,9 @@ function readJson(path: string): unknown {
 
 export function loadHfTokenizer(path: string, configPath?: string): HfTokenizer {
   const cfg = configPath ? (readJson(configPath) as HfTokenizerConfig) : {};
-  return new HfTokenizer(readJson(path) as Json, path, cfg);
+  const tok = new HfTokenizer(readJson(path) as Json, path, cfg);
+  tok.source = { tokenizer: path, config: configPath };
+  return tok;
 }
 
 const tokenText = (t: HfTokenizerConfig['bos_token']): string | undefined =>
@@ -67,6 +69,8 @@ export class HfTokenizer implements Tokenizer {
   readonly eos: number;
   /** Jinja chat template from tokenizer_config.json, when it has one. */
   readonly chatTemplate: string | undefined;
+  /** The files it was read from (a converter copies them). */
+  source?: { tokenizer: string; config?: string };
   private readonly pieces: string[] = [];
   private readonly toId = new Map<string, number>();
   private readonly added: AddedToken[];
