@@ -1,7 +1,10 @@
 // y[t, n] (+)= sum_k x[t, k] * w[n, k]: a linear layer over all tokens of the step.
-// One workgroup computes one output feature for up to TT tokens, so each weight row is read once per TT tokens
-// (decode with T = 1 is the matrix-vector case). ACCUMULATE adds into y: the residual add costs no extra pass.
+// LANES threads share one output row and reduce their partial sums (GPUs: coalesced weight reads); LANES = 1 gives
+// each thread whole rows with no barriers at all, which is what a CPU (lavapipe) runs fastest, since there every
+// workgroup and every barrier has a fixed cost. Each workgroup covers up to TT tokens, so a weight is read once
+// per TT tokens (decode, T = 1, is the matrix-vector case). ACCUMULATE adds into y: the residual add is free.
 override WG: u32 = 128;
+override LANES: u32 = 32; // divides WG
 override K: u32; // input features
 override N: u32; // output features
 override ACCUMULATE: bool = false;
@@ -16,33 +19,43 @@ struct Counts { n_tokens: u32, n_out: u32 }
 
 var<workgroup> partial: array<f32, WG * TT>;
 
+fn store(t: u32, n: u32, v: f32) {
+  let o = t * N + n;
+  if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  // Outputs are folded over x and y because one dispatch dimension stops at 65535 (vocabularies are larger).
-  let n = wid.x + wid.y * nwg.x;
+  // Row groups are folded over x and y because one dispatch dimension stops at 65535 (vocabularies are larger).
+  let n = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let lane = lid % LANES;
   let t0 = wid.z * TT;
   let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
-  if (n >= N || t0 >= rows) { return; }
+  if (t0 >= rows) { return; }
   let nt = min(TT, rows - t0);
   var acc: array<f32, TT>;
-  for (var k = lid; k < K; k += WG) {
-    let wk = w[n * K + k];
-    for (var j = 0u; j < nt; j++) {
-      acc[j] += wk * x[(t0 + j) * K + k];
+  if (n < N) {
+    for (var k = lane; k < K; k += LANES) {
+      let wk = w[n * K + k];
+      for (var j = 0u; j < TT; j++) {
+        if (j < nt) { acc[j] += wk * x[(t0 + j) * K + k]; }
+      }
     }
+  }
+  if (LANES == 1u) {
+    if (n < N) {
+      for (var j = 0u; j < nt; j++) { store(t0 + j, n, acc[j]); }
+    }
+    return;
   }
   for (var j = 0u; j < TT; j++) { partial[j * WG + lid] = acc[j]; }
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
+  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) {
       for (var j = 0u; j < TT; j++) { partial[j * WG + lid] += partial[j * WG + lid + s]; }
     }
     workgroupBarrier();
   }
-  if (lid < nt) {
-    let o = (t0 + lid) * N + n;
-    let v = partial[lid * WG];
-    if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
-  }
+  if (lane < nt && n < N) { store(t0 + lane, n, partial[lane * WG + lid - lane]); }
 }

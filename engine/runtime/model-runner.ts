@@ -32,11 +32,18 @@ interface Dispatch {
 
 const MAX_DIM = 65535;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
-/** A linear layer's grid: outputs folded over x/y (x stops at 65535), token tiles of 8 on z. */
-const matmulGrid = (n: number, rows: number): [number, number, number] => {
-  const gx = Math.min(n, MAX_DIM);
-  return [gx, ceil(n, gx), ceil(rows, 8)];
+/** A linear layer's grid: row groups folded over x/y (x stops at 65535), token tiles of 8 on z. */
+export const matmulGrid = (n: number, rows: number, rowsPerGroup: number): [number, number, number] => {
+  const groups = ceil(n, rowsPerGroup);
+  const gx = Math.min(groups, MAX_DIM);
+  return [gx, ceil(groups, gx), ceil(rows, 8)];
 };
+
+/**
+ * Threads per output row of a linear layer. GPUs want a row's weights read by many neighbouring threads
+ * (coalesced); a CPU running lavapipe wants a row per thread, because each workgroup and barrier costs it ~10 us.
+ */
+export const lanesFor = (software: boolean, workgroupSize: number): number => (software ? 1 : Math.min(32, workgroupSize));
 
 export class ModelRunner {
   readonly config: ModelConfig;
@@ -53,8 +60,11 @@ export class ModelRunner {
   private readonly dispatches: Dispatch[] = [];
   private readonly weights = new Map<string, GPUBuffer>();
 
+  private readonly lanes: number;
+
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
+    this.lanes = lanesFor(ctx.isSoftware, options.workgroupSize);
     this.config = config;
     this.options = options;
     this.maxBlocksPerSeq = ceil(config.maxSeqLen, options.kvBlockSize);
@@ -165,9 +175,10 @@ export class ModelRunner {
       const pipeline = kernelPipeline(d, name, { WG, ...constants });
       this.dispatches.push({ pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
+    const LANES = this.lanes;
     const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, K: number, N: number, accumulate = false) =>
-      add('matmul', { K, N, ACCUMULATE: accumulate ? 1 : 0 }, [input, w(weight), out, counts], (t) =>
-        matmulGrid(N, t),
+      add('matmul', { K, N, LANES, ACCUMULATE: accumulate ? 1 : 0 }, [input, w(weight), out, counts], (t) =>
+        matmulGrid(N, t, WG / LANES),
       );
     const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
       add('rmsnorm', { D: c.dim, EPS: c.normEps }, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
@@ -216,9 +227,9 @@ export class ModelRunner {
     const cls = c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier;
     add(
       'matmul',
-      { K: c.dim, N: c.vocabSize, USE_OUT_COUNT: 1 },
+      { K: c.dim, N: c.vocabSize, LANES, USE_OUT_COUNT: 1 },
       [xo, w(cls), this.logits, counts],
-      (_t, r) => matmulGrid(c.vocabSize, r),
+      (_t, r) => matmulGrid(c.vocabSize, r, WG / LANES),
     );
     this.dispatchesPerStep = this.dispatches.length;
   }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { matmul, rmsnorm, swiglu } from '../../engine/reference/ops.ts';
+import { matmulGrid } from '../../engine/runtime/model-runner.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
 
 const TOL = 1e-5;
@@ -49,26 +50,28 @@ for (const [WG, T, D, gather] of [
   });
 }
 
-for (const [WG, T, K, N, acc] of [
-  [64, 1, 100, 70, false],
-  [128, 9, 64, 33, false], // 9 tokens: two token tiles, the second partial
-  [256, 5, 130, 17, true], // accumulate into the residual
-  [128, 2, 4, 70000, false], // more outputs than one dispatch dimension allows
+for (const [WG, LANES, T, K, N, acc] of [
+  [64, 32, 1, 100, 70, false],
+  [64, 1, 1, 100, 70, false], // a row per thread, as on lavapipe
+  [128, 32, 9, 64, 33, false], // 9 tokens: two token tiles, the second partial
+  [128, 1, 9, 64, 33, false],
+  [256, 8, 5, 130, 17, true], // accumulate into the residual
+  [128, 32, 2, 4, 70000, false], // more row groups than one dispatch dimension allows
+  [128, 1, 1, 1, 9000000, false], // row groups folded with a row per thread
 ] as const) {
-  test(`matmul T=${T} K=${K} N=${N} WG=${WG}${acc ? ' accumulate' : ''}`, async () => {
+  test(`matmul T=${T} K=${K} N=${N} WG=${WG} LANES=${LANES}${acc ? ' accumulate' : ''}`, async () => {
     const ctx = await gpu();
     const d = ctx.device;
     const x = randoms(T * K, 4);
     const w = randoms(N * K, 5);
     const y0 = randoms(T * N, 6);
     const y = acc ? buffer(d, y0) : buffer(d, T * N);
-    const gx = Math.min(N, 65535);
     await dispatch(
       ctx,
       'matmul',
-      { WG, K, N, ACCUMULATE: acc ? 1 : 0 },
+      { WG, LANES, K, N, ACCUMULATE: acc ? 1 : 0 },
       [buffer(d, x), buffer(d, w), y, counts(d, T)],
-      [gx, Math.ceil(N / gx), Math.ceil(T / 8)],
+      matmulGrid(N, T, WG / LANES),
     );
     const ref = matmul(x, w, T, N, K);
     if (acc) for (let i = 0; i < ref.length; i++) ref[i]! += y0[i]!;
@@ -83,7 +86,7 @@ test('matmul reads only counts.n_out rows for the classifier', async () => {
   const x = randoms(R * K, 7);
   const w = randoms(N * K, 8);
   const y = buffer(d, 8 * N);
-  await dispatch(ctx, 'matmul', { WG: 64, K, N, USE_OUT_COUNT: 1 }, [buffer(d, x), buffer(d, w), y, counts(d, 8, R)], [N, 1, 1]);
+  await dispatch(ctx, 'matmul', { WG: 64, LANES: 16, K, N, USE_OUT_COUNT: 1 }, [buffer(d, x), buffer(d, w), y, counts(d, 8, R)], matmulGrid(N, 8, 4));
   const got = await readF32(ctx, y, 8 * N);
   assert.ok(relError(got.subarray(0, R * N), matmul(x, w, R, N, K)) <= TOL);
   assert.ok(got.subarray(R * N).every(Number.isNaN), 'rows past n_out stay untouched');
