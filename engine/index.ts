@@ -6,7 +6,7 @@ import { registerInfo } from './cli/info.ts';
 export { createDevice, type GpuContext } from './device/device.ts';
 export { BenchError } from './errors.ts';
 export { loadModel } from './model/load.ts';
-export { WebGpuEngine, type EngineOptions } from './runtime/engine.ts';
+export { type EngineOptions, WebGpuEngine } from './runtime/engine.ts';
 export type { Engine, GenerationRequest, GenerationResult } from './runtime/types.ts';
 export type { Tokenizer } from './tokenizer/types.ts';
 

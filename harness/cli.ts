@@ -25,5 +25,8 @@ try {
   }
   if (err instanceof BenchError) fail(err.message, err.exitCode);
   if (process.env.BENCH_DEBUG) console.error(err);
-  fail(`unexpected error: ${err instanceof Error ? err.message : String(err)} (set BENCH_DEBUG=1 for a stack trace)`, 3);
+  fail(
+    `unexpected error: ${err instanceof Error ? err.message : String(err)} (set BENCH_DEBUG=1 for a stack trace)`,
+    3,
+  );
 }

@@ -6,8 +6,8 @@ import { cachedProbe } from '../device/probe.ts';
 import { badInput } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import { WebGpuEngine } from '../runtime/engine.ts';
-import type { GenerationResult } from '../runtime/types.ts';
 import { decodeStats } from '../runtime/stats.ts';
+import type { GenerationResult } from '../runtime/types.ts';
 import { intArg, numArg } from './options.ts';
 import { addToggleOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
 
@@ -50,14 +50,21 @@ async function generate(f: GenerateFlags): Promise<void> {
   const model = await loadModel(f.model, f.tokenizer ? { tokenizer: f.tokenizer } : {});
   const promptIds = model.tokenizer.encode(f.prompt, { bos: true });
   if (promptIds.length >= model.config.maxSeqLen) {
-    throw badInput(`the prompt is ${promptIds.length} tokens; ${model.info.name} has a context of ${model.config.maxSeqLen}`);
+    throw badInput(
+      `the prompt is ${promptIds.length} tokens; ${model.info.name} has a context of ${model.config.maxSeqLen}`,
+    );
   }
   const ctx = await createDevice(f.adapter ? { adapter: f.adapter } : {});
   const engine = await WebGpuEngine.create(ctx, model, opts);
   const gen = engine.generate({
     promptIds,
     maxTokens: f.maxTokens,
-    sampling: { temperature: f.temperature, topP: f.topP, topK: f.topK, ...(f.seed !== undefined ? { seed: f.seed } : {}) },
+    sampling: {
+      temperature: f.temperature,
+      topP: f.topP,
+      topK: f.topK,
+      ...(f.seed !== undefined ? { seed: f.seed } : {}),
+    },
     stop: f.stop,
     ignoreEos: f.ignoreEos ?? false,
   });
@@ -83,7 +90,13 @@ async function generate(f: GenerateFlags): Promise<void> {
       promptTokenIds: promptIds,
       tokenIds: result.tokenIds,
       finishReason: result.finishReason,
-      stats: { ...stats, adapter: ctx.adapterName, model: model.info.name, synthetic: model.info.synthetic, toggles: togglesInEffect(f) },
+      stats: {
+        ...stats,
+        adapter: ctx.adapterName,
+        model: model.info.name,
+        synthetic: model.info.synthetic,
+        toggles: togglesInEffect(f),
+      },
     })}\n`,
   );
   await engine.close();

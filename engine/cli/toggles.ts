@@ -25,23 +25,41 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
   const d = DEFAULT_ENGINE_OPTIONS;
   return cmd
     .option('--adapter <name>', 'WebGPU adapter to use (substring of its name; default: the first discrete GPU)')
-    .option('--precision <p>', `weight storage precision: ${PRECISIONS.join('|')}`, enumArg('--precision', PRECISIONS), 'f32')
+    .option(
+      '--precision <p>',
+      `weight storage precision: ${PRECISIONS.join('|')}`,
+      enumArg('--precision', PRECISIONS),
+      'f32',
+    )
     .option(
       '--workgroup-size <n>',
       `kernel workgroup size ("threads"): ${WORKGROUP_SIZES.join('|')}`,
       (v: string) => Number(enumArg('--workgroup-size', WORKGROUP_SIZES)(v)),
       d.workgroupSize,
     )
-    .option('--batch <mode>', `batching: ${BATCH_MODES.join('|')}`, enumArg('--batch', BATCH_MODES), defaults.batch ?? d.batch)
+    .option(
+      '--batch <mode>',
+      `batching: ${BATCH_MODES.join('|')}`,
+      enumArg('--batch', BATCH_MODES),
+      defaults.batch ?? d.batch,
+    )
     .option('--max-batch <n>', 'most sequences running at once', intArg('--max-batch', 1, 1024), d.maxBatch)
     .option('--kv-block-size <n>', 'tokens per KV-cache block', intArg('--kv-block-size', 1, 4096), d.kvBlockSize)
     .option('--max-num-tokens <n>', 'most tokens per engine step', intArg('--max-num-tokens', 1, 65536), d.maxNumTokens)
-    .option('--prefill-chunk <n>', 'most prompt tokens of one sequence per step (0: no chunking)', intArg('--prefill-chunk', 0), 0);
+    .option(
+      '--prefill-chunk <n>',
+      'most prompt tokens of one sequence per step (0: no chunking)',
+      intArg('--prefill-chunk', 0),
+      0,
+    );
 }
 
 export function engineOptions(f: ToggleFlags): Partial<EngineOptions> {
   if (f.precision !== 'f32') {
-    throw new BenchError('UNSUPPORTED', `--precision ${f.precision} is not implemented yet in this engine; use --precision f32`);
+    throw new BenchError(
+      'UNSUPPORTED',
+      `--precision ${f.precision} is not implemented yet in this engine; use --precision f32`,
+    );
   }
   return {
     batch: f.batch,

@@ -47,7 +47,8 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
   } catch (e) {
     // Dawn lists the available adapters in this message, which is what the user needs to pick --adapter.
     const detail = e instanceof Error ? e.message.replace(/\s+/g, ' ').trim() : String(e);
-    if (opts.adapter) throw new BenchError('NO_ADAPTER', `no WebGPU adapter matches --adapter "${opts.adapter}": ${detail}`);
+    if (opts.adapter)
+      throw new BenchError('NO_ADAPTER', `no WebGPU adapter matches --adapter "${opts.adapter}": ${detail}`);
     throw new BenchError('NO_ADAPTER', `no WebGPU adapter found (${detail}). ${NO_ADAPTER_HELP}`);
   }
   if (!adapter) throw new BenchError('NO_ADAPTER', `no WebGPU adapter found. ${NO_ADAPTER_HELP}`);
@@ -56,7 +57,10 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
   const wanted = ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => offered.includes(f)) as GPUFeatureName[];
   for (const f of opts.features ?? []) {
     if (!offered.includes(f)) {
-      throw new BenchError('UNSUPPORTED', `adapter "${adapter.info.description}" does not support the WebGPU feature ${f}`);
+      throw new BenchError(
+        'UNSUPPORTED',
+        `adapter "${adapter.info.description}" does not support the WebGPU feature ${f}`,
+      );
     }
     if (!wanted.includes(f)) wanted.push(f);
   }

@@ -27,12 +27,18 @@ export function kernelPipeline(
   entryPoint = 'main',
 ): GPUComputePipeline {
   let byKey = pipelines.get(device);
-  if (!byKey) pipelines.set(device, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    pipelines.set(device, byKey);
+  }
   const key = `${name}:${entryPoint}:${JSON.stringify(constants)}`;
   let p = byKey.get(key);
   if (p) return p;
   let mods = modules.get(device);
-  if (!mods) modules.set(device, (mods = new Map()));
+  if (!mods) {
+    mods = new Map();
+    modules.set(device, mods);
+  }
   let module = mods.get(name);
   if (!module) {
     module = device.createShaderModule({ label: name, code: kernelSource(name) });

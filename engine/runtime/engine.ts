@@ -79,7 +79,9 @@ export class WebGpuEngine implements Engine {
     const blockBytes = 2 * c.nLayers * o.kvBlockSize * c.nKvHeads * c.headDim * 4;
     // Enough blocks for every slot at full context when that fits the budget; never less than one full sequence.
     const numBlocks =
-      o.kvBlocks > 0 ? o.kvBlocks : Math.max(perSeq, Math.min(maxBatch * perSeq, Math.floor(o.kvBudgetBytes / blockBytes)));
+      o.kvBlocks > 0
+        ? o.kvBlocks
+        : Math.max(perSeq, Math.min(maxBatch * perSeq, Math.floor(o.kvBudgetBytes / blockBytes)));
     const maxNumTokens = Math.max(o.maxNumTokens, maxBatch);
     const runner = await ModelRunner.create(ctx, model, {
       maxTokens: maxNumTokens,

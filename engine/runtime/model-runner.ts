@@ -43,7 +43,8 @@ export const matmulGrid = (n: number, rows: number, rowsPerGroup: number): [numb
  * Threads per output row of a linear layer. GPUs want a row's weights read by many neighbouring threads
  * (coalesced); a CPU running lavapipe wants a row per thread, because each workgroup and barrier costs it ~10 us.
  */
-export const lanesFor = (software: boolean, workgroupSize: number): number => (software ? 1 : Math.min(32, workgroupSize));
+export const lanesFor = (software: boolean, workgroupSize: number): number =>
+  software ? 1 : Math.min(32, workgroupSize);
 
 export class ModelRunner {
   readonly config: ModelConfig;
@@ -225,11 +226,8 @@ export class ModelRunner {
       (_t, r) => [r, 1, 1],
     );
     const cls = c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier;
-    add(
-      'matmul',
-      { K: c.dim, N: c.vocabSize, LANES, USE_OUT_COUNT: 1 },
-      [xo, w(cls), this.logits, counts],
-      (_t, r) => matmulGrid(c.vocabSize, r, WG / LANES),
+    add('matmul', { K: c.dim, N: c.vocabSize, LANES, USE_OUT_COUNT: 1 }, [xo, w(cls), this.logits, counts], (_t, r) =>
+      matmulGrid(c.vocabSize, r, WG / LANES),
     );
     this.dispatchesPerStep = this.dispatches.length;
   }

@@ -30,7 +30,16 @@ for (const layout of ['interleaved', 'half'] as const) {
     await dispatch(
       ctx,
       'rope_kv',
-      { WG: 64, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, THETA: 10000, HALF: layout === 'half' ? 1 : 0, BLOCK, MAX_BLOCKS },
+      {
+        WG: 64,
+        HEAD_DIM: HD,
+        N_HEADS: H,
+        N_KV_HEADS: KVH,
+        THETA: 10000,
+        HALF: layout === 'half' ? 1 : 0,
+        BLOCK,
+        MAX_BLOCKS,
+      },
       [qb, buffer(d, k), buffer(d, v), kc, vc, buffer(d, positions), buffer(d, slots), buffer(d, table), counts(d, T)],
       [Math.ceil(((H + KVH) * HD) / 2 / 64), T],
     );
@@ -86,7 +95,17 @@ for (const [WG, H, KVH, HD] of [
       ctx,
       'attention',
       { WG, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, BLOCK, MAX_BLOCKS, MAX_CTX: 32 },
-      [buffer(d, q), buffer(d, kc), buffer(d, vc), buffer(d, positions), buffer(d, slots), buffer(d, table), buffer(d, 3 * H * 32), out, counts(d, 3)],
+      [
+        buffer(d, q),
+        buffer(d, kc),
+        buffer(d, vc),
+        buffer(d, positions),
+        buffer(d, slots),
+        buffer(d, table),
+        buffer(d, 3 * H * 32),
+        out,
+        counts(d, 3),
+      ],
       [H, 3],
     );
     const got = await readF32(ctx, out, 3 * H * HD);

@@ -16,7 +16,13 @@ for (const WG of [64, 128, 256]) {
     const table = randoms(V * D, 1);
     const tokens = new Uint32Array([3, 36, 0, 3, 17]);
     const x = buffer(d, T * D);
-    await dispatch(ctx, 'embedding', { WG, D }, [buffer(d, tokens), buffer(d, table), x, counts(d, T)], [Math.ceil(D / WG), T]);
+    await dispatch(
+      ctx,
+      'embedding',
+      { WG, D },
+      [buffer(d, tokens), buffer(d, table), x, counts(d, T)],
+      [Math.ceil(D / WG), T],
+    );
     const got = await readF32(ctx, x, T * D);
     for (let t = 0; t < T; t++) {
       assert.deepEqual(got.subarray(t * D, (t + 1) * D), table.subarray(tokens[t]! * D, (tokens[t]! + 1) * D));
@@ -86,7 +92,13 @@ test('matmul reads only counts.n_out rows for the classifier', async () => {
   const x = randoms(R * K, 7);
   const w = randoms(N * K, 8);
   const y = buffer(d, 8 * N);
-  await dispatch(ctx, 'matmul', { WG: 64, LANES: 16, K, N, USE_OUT_COUNT: 1 }, [buffer(d, x), buffer(d, w), y, counts(d, 8, R)], matmulGrid(N, 8, 4));
+  await dispatch(
+    ctx,
+    'matmul',
+    { WG: 64, LANES: 16, K, N, USE_OUT_COUNT: 1 },
+    [buffer(d, x), buffer(d, w), y, counts(d, 8, R)],
+    matmulGrid(N, 8, 4),
+  );
   const got = await readF32(ctx, y, 8 * N);
   assert.ok(relError(got.subarray(0, R * N), matmul(x, w, R, N, K)) <= TOL);
   assert.ok(got.subarray(R * N).every(Number.isNaN), 'rows past n_out stay untouched');

@@ -35,7 +35,8 @@ test('noise kernel equals noiseValue() bit for bit', async () => {
   pass.end();
   d.queue.submit([enc.finish()]);
   const got = await readF32(ctx, out, n);
-  for (let i = 0; i < n; i++) assert.equal(got[i], Math.fround(Math.fround(0.02) * noiseValue(1234567, i)), `element ${i}`);
+  for (let i = 0; i < n; i++)
+    assert.equal(got[i], Math.fround(Math.fround(0.02) * noiseValue(1234567, i)), `element ${i}`);
 });
 
 test('copy kernel copies', async () => {

@@ -95,7 +95,10 @@ test('cancelling a running generation frees its KV blocks', async () => {
 
 test('none, static and continuous batching give every request the tokens it gets alone', async () => {
   const model = randomModel({ maxSeqLen: 64 }, 14);
-  const prompts = Array.from({ length: 6 }, (_, i) => [1, ...Array.from({ length: 2 + i * 3 }, (_, j) => 3 + ((i * 31 + j * 7) % 250))]);
+  const prompts = Array.from({ length: 6 }, (_, i) => [
+    1,
+    ...Array.from({ length: 2 + i * 3 }, (_, j) => 3 + ((i * 31 + j * 7) % 250)),
+  ]);
   const lengths = [5, 12, 3, 9, 7, 11];
   const alone = prompts.map((p, i) => cpuGreedy(model, p, lengths[i]!));
   for (const batch of ['none', 'static', 'continuous'] as const) {
@@ -104,7 +107,7 @@ test('none, static and continuous batching give every request the tokens it gets
     const results = await Promise.all(
       prompts.map((p, i) => run(engine, { promptIds: p, maxTokens: lengths[i]!, sampling: GREEDY, ignoreEos: true })),
     );
-    results.forEach((r, i) => assert.deepEqual(r.tokenIds, alone[i], `${batch}: request ${i}`));
+    for (const [i, r] of results.entries()) assert.deepEqual(r.tokenIds, alone[i], `${batch}: request ${i}`);
     assert.equal(engine.metrics().kvBlocksUsed, 0, `${batch}: blocks returned`);
     if (batch === 'continuous') assert.ok(engine.metrics().preemptionsTotal > 0, 'the small KV pool forced preemption');
     await engine.close();

@@ -26,8 +26,14 @@ async function runner(model: LoadedModel, workgroupSize = 128) {
   });
   // Blocks deliberately out of order and interleaved between the two slots.
   const perSeq = r.maxBlocksPerSeq;
-  r.setBlockTable(0, Array.from({ length: perSeq }, (_, i) => (2 * i + 1) % 40));
-  r.setBlockTable(1, Array.from({ length: perSeq }, (_, i) => (2 * i) % 40));
+  r.setBlockTable(
+    0,
+    Array.from({ length: perSeq }, (_, i) => (2 * i + 1) % 40),
+  );
+  r.setBlockTable(
+    1,
+    Array.from({ length: perSeq }, (_, i) => (2 * i) % 40),
+  );
   return r;
 }
 
@@ -40,7 +46,11 @@ async function checkPrefillThenDecode(model: LoadedModel, prompt: number[], work
   const r = await runner(model, workgroupSize);
   const ref = new CpuReference(model);
   const idx = prompt.map((_, i) => i);
-  const got = rows(await r.step({ tokens: prompt, positions: idx, slots: idx.map(() => 0), outRows: idx }), V, prompt.length);
+  const got = rows(
+    await r.step({ tokens: prompt, positions: idx, slots: idx.map(() => 0), outRows: idx }),
+    V,
+    prompt.length,
+  );
   const want = ref.forward(prompt, 0);
   for (let i = 0; i < prompt.length; i++) assert.ok(relError(got[i]!, want[i]!) <= TOL, `prefill row ${i}`);
   for (let step = 0; step < 3; step++) {
