@@ -5,6 +5,8 @@ import { BenchError } from '../errors.ts';
 import type { GgufKv, GgufMetadata } from '../formats/gguf.ts';
 import { kv } from '../formats/gguf-write.ts';
 import { BpeMerges, BpeTokenizer } from './bpe.ts';
+import { HfTokenizer, type HfVocabExport } from './hf-json.ts';
+import { toJsRegex } from './hf-json-steps.ts';
 import { preTokenizerSpec } from './pretokenize.ts';
 import { SpmTokenizer } from './spm.ts';
 import { attrFromTokenType, GgufTokenType, type SpecialConfig, TokenAttr, tokenTypeFromAttr, Vocab } from './vocab.ts';
@@ -146,6 +148,7 @@ export function ggufTokenizerMetadata(tok: unknown, where: string): [string, Ggu
       ...specialMetadata(tok.special),
     ];
   }
+  if (tok instanceof HfTokenizer) return hfVocabMetadata(tok.exportVocab(), where);
   if (isPieceScore(tok)) {
     const dec = new TextDecoder();
     const n = tok.vocabSize;
@@ -195,4 +198,59 @@ function specialMetadata(s: SpecialConfig): [string, GgufKv][] {
   if (s.unk >= 0) out.push(['tokenizer.ggml.unknown_token_id', kv.u32(s.unk)]);
   out.push(['tokenizer.ggml.add_bos_token', kv.bool(s.addBos)], ['tokenizer.ggml.add_eos_token', kv.bool(s.addEos)]);
   return out;
+}
+
+/** `tokenizer.ggml.pre` names whose regexes a tokenizer.json Split sequence may spell. */
+const PRE_CANDIDATES = [
+  'llama-bpe',
+  'qwen2',
+  'gpt-2',
+  'starcoder',
+  'falcon',
+  'deepseek-llm',
+  'deepseek-coder',
+  'tekken',
+  'gpt-4o',
+];
+
+function hfVocabMetadata(v: HfVocabExport, where: string): [string, GgufKv][] {
+  const special: SpecialConfig = { bos: v.bos, eos: v.eos, unk: v.unk, addBos: v.addBos, addEos: v.addEos };
+  if (v.kind === 'bpe') {
+    const regexes = v.splitRegexes.map((r) => (r === '<gpt2>' ? '<gpt2>' : toJsRegex(r)));
+    const pre = PRE_CANDIDATES.find((name) => {
+      const spec = preTokenizerSpec(name, where);
+      const want = name === 'gpt-2' ? ['<gpt2>'] : spec.regexes;
+      return want.length === regexes.length && want.every((r, i) => r === regexes[i]);
+    });
+    if (!pre) {
+      throw new BenchError(
+        'UNSUPPORTED',
+        `${where}: the tokenizer.json pre-tokenizer matches no llama.cpp pre-tokenizer, so GGUF cannot express it`,
+      );
+    }
+    return [
+      ['tokenizer.ggml.model', kv.str('gpt2')],
+      ['tokenizer.ggml.pre', kv.str(pre)],
+      ['tokenizer.ggml.tokens', kv.strs(v.pieces)],
+      ['tokenizer.ggml.token_type', kv.i32s(v.types)],
+      ['tokenizer.ggml.merges', kv.strs(v.merges)],
+      ...specialMetadata(special),
+    ];
+  }
+  // SentencePiece scores from merge ranks: the piece a lower-ranked merge makes scores higher, so llama.cpp's
+  // highest-score-first merging follows the BPE merge order.
+  const scores = new Float32Array(v.pieces.length).fill(-1e9);
+  const id = new Map(v.pieces.map((p, i) => [p, i]));
+  v.merges.forEach((m, rank) => {
+    const sp = m.indexOf(' ', 1);
+    const i = id.get(m.slice(0, sp) + m.slice(sp + 1));
+    if (i !== undefined && scores[i] === -1e9) scores[i] = -rank;
+  });
+  return [
+    ['tokenizer.ggml.model', kv.str('llama')],
+    ['tokenizer.ggml.tokens', kv.strs(v.pieces)],
+    ['tokenizer.ggml.scores', kv.f32s(scores)],
+    ['tokenizer.ggml.token_type', kv.i32s(v.types)],
+    ...specialMetadata(special),
+  ];
 }

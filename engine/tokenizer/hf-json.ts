@@ -89,6 +89,8 @@ export class HfTokenizer implements Tokenizer {
   private readonly stripLeadingSpace: boolean;
   private readonly specialIds = new Set<number>();
   private readonly bytesCache = new Map<number, Uint8Array>();
+  /** The Split regexes of the pre-tokenizer, in order (for naming it when writing GGUF). */
+  private readonly splitRegexes: string[];
 
   constructor(j: Json, where: string, cfg: HfTokenizerConfig = {}) {
     const model = (j.model ?? fail(where, 'no "model" section')) as Json;
@@ -126,6 +128,7 @@ export class HfTokenizer implements Tokenizer {
     this.unk = typeof model.unk_token === 'string' ? (this.toId.get(model.unk_token) ?? -1) : -1;
     this.normalize = buildNormalizer(j.normalizer, `${where}: normalizer`);
     this.preTokenize = buildPreTokenizer(j.pre_tokenizer, `${where}: pre_tokenizer`);
+    this.splitRegexes = splitRegexes(j.pre_tokenizer);
 
     const bosText = tokenText(cfg.bos_token);
     const eosText = tokenText(cfg.eos_token);
@@ -271,6 +274,54 @@ export class HfTokenizer implements Tokenizer {
   piece(id: number): string {
     return this.pieces[id] ?? '';
   }
+
+  /** The vocabulary in the terms GGUF stores it: byte-level BPE, or SentencePiece-style with byte fallback. */
+  exportVocab(): HfVocabExport {
+    const types = new Int32Array(this.pieces.length).fill(1);
+    for (const t of this.added) types[t.id] = t.special ? 3 : 4;
+    if (this.unk >= 0) types[this.unk] = 2;
+    if (this.byteFallback) {
+      this.pieces.forEach((p, i) => {
+        if (/^<0x[0-9A-F]{2}>$/.test(p)) types[i] = 6;
+      });
+    }
+    return {
+      kind: this.byteLevelDecode ? 'bpe' : 'spm',
+      pieces: this.pieces.map((p, i) => p ?? `[UNUSED_${i}]`),
+      merges: this.merges.list(),
+      types,
+      splitRegexes: this.splitRegexes,
+      ignoreMerges: this.ignoreMerges,
+      bos: this.bos,
+      eos: this.eos,
+      unk: this.unk,
+      addBos: this.prefixIds.length > 0,
+      addEos: this.suffixIds.length > 0,
+    };
+  }
+}
+
+export interface HfVocabExport {
+  kind: 'bpe' | 'spm';
+  pieces: string[];
+  merges: string[];
+  types: Int32Array; // GGUF token types
+  splitRegexes: string[];
+  ignoreMerges: boolean;
+  bos: number;
+  eos: number;
+  unk: number;
+  addBos: boolean;
+  addEos: boolean;
+}
+
+function splitRegexes(pre: unknown): string[] {
+  const o = pre as Json | null | undefined;
+  if (!o) return [];
+  if (o.type === 'Sequence') return ((o.pretokenizers as unknown[]) ?? []).flatMap(splitRegexes);
+  if (o.type === 'Split') return [String((o.pattern as Json)?.Regex ?? '')];
+  if (o.type === 'ByteLevel' && o.use_regex !== false) return ['<gpt2>'];
+  return [];
 }
 
 const BOS_NAMES = ['<s>', '<|begin_of_text|>', '<bos>'];

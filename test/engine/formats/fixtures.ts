@@ -1,5 +1,7 @@
 // A tiny Llama model with deterministic pseudo-random weights and a small SentencePiece vocabulary, so format
 // tests run without ../shared/models. Weights are a fixed LCG sequence, not anything the code under test made.
+import assert from 'node:assert/strict';
+import { BenchError, type ErrorCode } from '../../../engine/errors.ts';
 import { type ModelConfig, tensorShapes } from '../../../engine/model/config.ts';
 import type { LoadedModel } from '../../../engine/model/weights.ts';
 import { SpmTokenizer } from '../../../engine/tokenizer/spm.ts';
@@ -95,4 +97,14 @@ export function tinyModel(over: Partial<ModelConfig> = {}): LoadedModel {
     },
     tokenizer,
   };
+}
+
+/** Asserts `fn` throws one BenchError of `code` whose message matches every pattern. */
+export function expectError(fn: () => unknown, code: ErrorCode, ...patterns: RegExp[]): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof BenchError, `a BenchError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  });
 }

