@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerGenerate } from './cli/generate.ts';
 import { registerInfo } from './cli/info.ts';
+import { registerServe } from './cli/serve.ts';
 
 export { createDevice, type GpuContext } from './device/device.ts';
 export { BenchError } from './errors.ts';
@@ -13,4 +14,5 @@ export type { Tokenizer } from './tokenizer/types.ts';
 export function registerEngineCommands(program: Command): void {
   registerInfo(program);
   registerGenerate(program);
+  registerServe(program);
 }
