@@ -31,7 +31,8 @@ export function readExact(
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const n = readSync(fd, out, done, length - done, offset + done);
+    // readSync takes at most 2 GiB per call; big tensors are read in 1 GiB pieces.
+    const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
     if (n === 0) {
       throw new BenchError(
         'BAD_CHECKPOINT',

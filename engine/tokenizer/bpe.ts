@@ -87,6 +87,10 @@ export class BpeTokenizer implements Tokenizer {
   readonly special: SpecialConfig;
   readonly merges: BpeMerges;
   readonly pre: PreTokenizerSpec;
+  /** Byte-level BPE keeps every space it encodes. */
+  readonly stripSpaceAfterBos = false;
+  /** Jinja chat template from the file's metadata, when it has one. */
+  chatTemplate?: string;
   private readonly bytesCache: (Uint8Array | undefined)[];
 
   constructor(o: BpeOptions) {

@@ -56,6 +56,12 @@ const CONTROL_BY_TEXT = new Set([
 ]);
 
 export function tokenizerFromGguf(md: GgufMetadata): GgufTokenizer {
+  const tok = buildTokenizer(md);
+  tok.chatTemplate = md.string('tokenizer.chat_template');
+  return tok;
+}
+
+function buildTokenizer(md: GgufMetadata): GgufTokenizer {
   const path = md.path;
   const model = md.string('tokenizer.ggml.model');
   if (model === undefined)

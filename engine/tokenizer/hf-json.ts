@@ -87,6 +87,10 @@ export class HfTokenizer implements Tokenizer {
   private readonly suffixIds: number[];
   private readonly byteLevelDecode: boolean;
   private readonly stripLeadingSpace: boolean;
+  /** For stream decoders: SentencePiece-style decoders drop the prefix space after BOS. */
+  get stripSpaceAfterBos(): boolean {
+    return this.stripLeadingSpace;
+  }
   private readonly specialIds = new Set<number>();
   private readonly bytesCache = new Map<number, Uint8Array>();
   /** The Split regexes of the pre-tokenizer, in order (for naming it when writing GGUF). */

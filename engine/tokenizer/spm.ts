@@ -96,12 +96,17 @@ export class SpmTokenizer implements Tokenizer {
   readonly vocab: Vocab;
   readonly special: SpecialConfig;
   readonly addSpacePrefix: boolean;
+  /** For stream decoders: the space a piece starts with after BOS is the dummy prefix, not text. */
+  readonly stripSpaceAfterBos: boolean;
+  /** Jinja chat template from the file's metadata, when it has one. */
+  chatTemplate?: string;
   private readonly bytesCache: (Uint8Array | undefined)[];
 
   constructor(o: SpmOptions) {
     this.vocab = o.vocab;
     this.special = o.special;
     this.addSpacePrefix = o.addSpacePrefix;
+    this.stripSpaceAfterBos = o.addSpacePrefix;
     this.bytesCache = new Array(o.vocab.size);
   }
 
@@ -149,11 +154,16 @@ export class SpmTokenizer implements Tokenizer {
   }
 
   decode(ids: readonly number[], prev?: number): string {
-    const parts = ids.map((id) => this.tokenBytes(id));
-    // The dummy prefix is not part of the text: drop one leading space at the start of a text or after BOS.
-    const atStart = prev === undefined || prev === this.special.bos;
-    const first = parts[0];
-    if (this.addSpacePrefix && atStart && first && first[0] === 0x20) parts[0] = first.subarray(1);
+    const parts: Uint8Array[] = [];
+    let before = prev;
+    for (const id of ids) {
+      let b = this.tokenBytes(id);
+      // The dummy prefix is not part of the text: drop one leading space at the start of a text and after BOS.
+      const atStart = parts.every((p) => p.length === 0) && before === undefined;
+      if (this.addSpacePrefix && (atStart || before === this.special.bos) && b[0] === 0x20) b = b.subarray(1);
+      parts.push(b);
+      before = id;
+    }
     return decodeBytes(parts);
   }
 

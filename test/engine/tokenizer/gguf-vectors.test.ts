@@ -68,7 +68,8 @@ test('llama.cpp tokenizer vectors', { skip }, async (t) => {
         const ids = tok.encode(text, { bos: false, eos: false, parseSpecial: false });
         if (JSON.stringify(ids) === JSON.stringify(outputs[i])) pass++;
         else failures.push(`${JSON.stringify(text)}: expected ${outputs[i]!.join(' ')}, got ${ids.join(' ')}`);
-        if (tok.decode(ids) === text) roundTrip++;
+        const withBos = tok.encode(text, { parseSpecial: false });
+        if (tok.decode(ids) === text && tok.decode(withBos) === text) roundTrip++;
         else failures.push(`${JSON.stringify(text)} decodes to ${JSON.stringify(tok.decode(ids))}`);
       });
       t.diagnostic(`${name}: ${pass}/${inputs.length} encodings exact, ${roundTrip}/${inputs.length} round-trip`);
@@ -77,6 +78,15 @@ test('llama.cpp tokenizer vectors', { skip }, async (t) => {
     tested.push(name);
   }
   for (const r of REQUIRED) assert.ok(tested.includes(r), `vocab ${r} was tested`);
+});
+
+test('chat template and BOS/EOS settings come from the metadata', { skip }, () => {
+  const phi3 = tokenizerFromGguf(readGguf(join(DIR, 'ggml-vocab-phi-3.gguf')).metadata);
+  assert.match(phi3.chatTemplate ?? '', /<\|user\|>/);
+  assert.equal(phi3.eos, 32000);
+  assert.deepEqual(phi3.encode('Hi').slice(0, 1), [1], 'add_bos_token');
+  const falcon = tokenizerFromGguf(readGguf(join(DIR, 'ggml-vocab-falcon.gguf')).metadata);
+  assert.equal(falcon.encode('Hi')[0] === 11, false, 'BPE vocabularies add no BOS unless the file says so');
 });
 
 test('vocab-only files without vectors load and round-trip', { skip }, () => {
