@@ -106,7 +106,10 @@ export class WebGpuEngine implements Engine {
     if (!req.ignoreEos && this.info.format === 'llama2c' && tk.bos >= 0) stopIds.add(tk.bos);
     this.state.set(seq, {
       sampler: new Sampler(req.sampling),
-      decoder: new TokenStreamDecoder(tk, { prev: req.promptIds[req.promptIds.length - 1] ?? -1 }),
+      decoder: new TokenStreamDecoder(tk, {
+        prev: req.promptIds[req.promptIds.length - 1] ?? -1,
+        stripSpaceAfterBos: tk.stripSpaceAfterBos ?? true,
+      }),
       stop: new StopMatcher(req.stop ?? []),
       stopIds,
     });

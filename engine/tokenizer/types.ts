@@ -7,6 +7,11 @@ export interface Tokenizer {
   encode(text: string, options?: { bos?: boolean }): number[];
   /** The raw bytes one token stands for (byte-fallback tokens give their single byte). */
   tokenBytes(id: number): Uint8Array;
+  /**
+   * SentencePiece-style vocabularies (llama2.c, Llama 2) drop the dummy-prefix space of the piece right after BOS;
+   * byte-level BPE ones (GPT-2, Llama 3) keep it. Absent means true.
+   */
+  readonly stripSpaceAfterBos?: boolean;
   /** Text of generated ids following `prev` (llama2.c strips the dummy-prefix space right after BOS). */
   decode(ids: readonly number[], prev?: number): string;
 }
