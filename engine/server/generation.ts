@@ -28,6 +28,7 @@ export interface ServerCounters {
   cancelled: Map<CancelReason, number>;
   engineErrors: number;
   completed: number; // generations that ran to a stop or length finish
+  spec: { proposed: number; accepted: number }; // summed from finished requests' stats
 }
 
 /** What the routes share: the engine, admission bookkeeping, and the controllers shutdown must be able to abort. */
@@ -52,6 +53,7 @@ export function newCounters(): ServerCounters {
     cancelled: new Map(),
     engineErrors: 0,
     completed: 0,
+    spec: { proposed: 0, accepted: 0 },
   };
 }
 
@@ -163,6 +165,11 @@ export async function drive(
         if (r.value.finishReason === 'cancelled' || slot.signal.aborted)
           throw new CancelledError(slot.cancelReason ?? 'engine');
         state.counters.completed++;
+        const spec = r.value.stats.spec;
+        if (spec) {
+          state.counters.spec.proposed += spec.proposed;
+          state.counters.spec.accepted += spec.accepted;
+        }
         return r.value;
       }
       if (slot.signal.aborted) throw new CancelledError(slot.cancelReason ?? 'engine');

@@ -112,6 +112,9 @@ export function renderMetrics(m: EngineMetrics, c: ServerCounters, g: ServerGaug
     'Requests refused before reaching the engine, by reason.',
     [...c.rejected].map(([reason, v]) => [{ reason }, v]),
   );
+  // Speculative decoding, summed over finished requests (the harness reads these names).
+  family(out, 'bench_spec_proposed_tokens_total', 'counter', 'Draft tokens proposed.', c.spec.proposed);
+  family(out, 'bench_spec_accepted_tokens_total', 'counter', 'Draft tokens accepted.', c.spec.accepted);
   family(
     out,
     'bench_server_completed_total',

@@ -61,7 +61,7 @@ export function registerTgiRoutes(
   router: Router,
   state: ServerState,
   readJson: (rc: RouteContext) => Promise<unknown>,
-  extra: { adapter: string | undefined; toggles: Record<string, unknown> },
+  extra: { adapter: string | undefined; toggles: Record<string, unknown>; info: Record<string, unknown> },
 ): void {
   const tok = state.engine.tokenizer;
   const token = (id: number, prev: number | undefined) => ({
@@ -73,7 +73,9 @@ export function registerTgiRoutes(
   const tgiFinish = (r: GenerationResult, job: TgiJob): string => {
     if (r.finishReason === 'length') return 'length';
     const last = r.tokenIds[r.tokenIds.length - 1];
-    return last === tok.eos && !job.req.ignoreEos ? 'eos_token' : 'stop_sequence';
+    // llama2.c models also stop on BOS (the start of the next story): an end-of-sequence token too.
+    const special = last !== undefined && (last === tok.eos || last === tok.bos);
+    return special && !job.req.ignoreEos ? 'eos_token' : 'stop_sequence';
   };
 
   const generate = async (rc: RouteContext, b: TgiBody): Promise<void> => {
@@ -191,7 +193,9 @@ export function registerTgiRoutes(
       adapter: extra.adapter ?? null,
       toggles: extra.toggles,
       model: state.engine.info,
+      synthetic: state.engine.info.synthetic,
       config: state.engine.config,
+      ...extra.info,
     });
   });
 }

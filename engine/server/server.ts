@@ -25,6 +25,7 @@ export interface ServerOptions {
   chatTemplate?: string; // built-in name (plain, llama2, llama3) or a YAML file; default: detected from the vocabulary
   toggles: Record<string, unknown>; // what the engine runs with, reported by /info
   adapter?: string; // the GPU adapter, reported by /info
+  extraInfo?: Record<string, unknown>; // more /info fields (e.g. memoryBytes, features)
   modelName?: string; // the id /v1/models and responses show; default: engine.info.name
   headersTimeoutMs?: number; // default 10 s: a client must finish its headers within this
   requestTimeoutMs?: number; // default 30 s: ... and its whole request (headers + body) within this
@@ -104,7 +105,11 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
     res.end(text);
   });
   registerOpenAiRoutes(router, state, template, readJson);
-  registerTgiRoutes(router, state, readJson, { adapter: opts.adapter, toggles: opts.toggles });
+  registerTgiRoutes(router, state, readJson, {
+    adapter: opts.adapter,
+    toggles: opts.toggles,
+    info: opts.extraInfo ?? {},
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let label = 'unmatched'; // unknown paths share one label so fuzzed URLs cannot blow up /metrics
