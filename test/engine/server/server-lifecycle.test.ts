@@ -12,21 +12,21 @@ test('slow-loris: trickled headers, trickled bodies and silent connections are c
   try {
     const headerBytes = `POST /v1/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(40)}`;
     const [headers, body, silent] = await Promise.all([
-      rawExchange(srv.url, [...headerBytes], { gapMs: 50, timeoutMs: 4000 }),
+      rawExchange(srv.url, [...headerBytes], { gapMs: 50, timeoutMs: 6000 }),
       rawExchange(
         srv.url,
         [
           'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
           ...'{"prompt":"',
         ],
-        { gapMs: 150, timeoutMs: 4000 },
+        { gapMs: 150, timeoutMs: 6000 },
       ),
-      rawExchange(srv.url, [], { timeoutMs: 4000 }),
+      rawExchange(srv.url, [], { timeoutMs: 6000 }),
     ]);
     for (const [name, r, bound] of [
-      ['headers', headers, 1200],
-      ['body', body, 2000],
-      ['silent', silent, 1200],
+      ['headers', headers, 2000],
+      ['body', body, 3000],
+      ['silent', silent, 2000],
     ] as const) {
       assert.ok(r.closedByServer, `${name}: the server closed the connection`);
       assert.ok(r.ms < bound, `${name}: closed after ${r.ms} ms (bound ${bound})`);
