@@ -122,6 +122,8 @@ export const GateSchema = z
     configs: z.array(z.string()).optional().describe('configurations gated against the baseline (default: all)'),
     maxRegression: percent.optional().describe('fail when significantly worse by more than this'),
     minImprovement: percent.optional().describe('fail unless significantly better by at least this'),
+    max: z.number().optional().describe('absolute bound: fail when the value is above it (e.g. errorRate: 0)'),
+    min: z.number().optional().describe('absolute bound: fail when the value is below it'),
     alpha: z.number().gt(0).lt(1).default(0.05).describe('significance level of the statistical test'),
   })
   .strict()
