@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { registerGenerate } from './cli/generate.ts';
 import { registerInfo } from './cli/info.ts';
-import { registerServe } from './cli/serve.ts';
+import { registerServe } from './server/serve-command.ts';
 
 export { createDevice, type GpuContext } from './device/device.ts';
 export { BenchError } from './errors.ts';

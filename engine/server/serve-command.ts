@@ -70,7 +70,12 @@ export function registerServe(program: Command): void {
       maxBodyBytes: f.maxBodyBytes,
       toggles: togglesInEffect(f),
       adapter: ctx.adapterName,
-      extraInfo: { features: ctx.features, software: ctx.isSoftware },
+      extraInfo: {
+        features: ctx.features,
+        software: ctx.isSoftware,
+        synthetic: model.info.synthetic,
+        memoryBytes: engine.runner.weightBytes + engine.runner.kvBytes + engine.runner.scratchBytes,
+      },
       shutdownGraceMs: f.shutdownGrace,
       ...(apiKey ? { apiKey } : {}),
       ...(f.chatTemplate ? { chatTemplate: f.chatTemplate } : {}),
