@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { BenchError, badInput } from '../../engine/errors.ts';
 import { METRIC_NAMES, type MetricName } from '../metrics/names.ts';
-import { writeFileAtomic } from '../results/io.ts';
-import type { Environment, ResultsFile } from '../results/types.ts';
+import { writeFileAtomic } from '../output/io.ts';
+import type { Environment, ResultsFile } from '../output/types.ts';
 import { seededRng } from '../workload/rng.ts';
 import { metricSamples } from './samples.ts';
 

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { badInput } from '../../engine/errors.ts';
 import type { MetricName } from '../metrics/names.ts';
-import type { ConfigResult, ResultsFile } from '../results/types.ts';
+import type { ConfigResult, ResultsFile } from '../output/types.ts';
 import type { Gate } from '../scenario/schema.ts';
 import { type Baseline, type BaselineMetric, readBaseline } from './baseline.ts';
 import { metricDirection, metricSamples, statisticFor } from './samples.ts';

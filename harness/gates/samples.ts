@@ -5,7 +5,7 @@
 import { type LatencyStat, type MetricName, metricDirection, parseLatencyMetric } from '../metrics/names.ts';
 import type { Statistic } from '../metrics/summary.ts';
 import { statMean, statQuantile } from '../metrics/summary.ts';
-import type { Aggregate, ConfigResult } from '../results/types.ts';
+import type { Aggregate, ConfigResult } from '../output/types.ts';
 
 export interface MetricSamples {
   value: number | undefined;

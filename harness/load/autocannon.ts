@@ -6,7 +6,7 @@ import { openaiBody } from '../clients/openai.ts';
 import { tgiBody } from '../clients/tgi.ts';
 import { emptyErrors } from '../metrics/aggregate.ts';
 import { EMPTY_SUMMARY, type Summary } from '../metrics/summary.ts';
-import type { Aggregate } from '../results/types.ts';
+import type { Aggregate } from '../output/types.ts';
 import type { Load } from '../scenario/schema.ts';
 import type { StartedTarget } from '../targets/types.ts';
 import type { RequestSpec } from '../workload/prompts.ts';

@@ -1,7 +1,7 @@
 // Per-repeat and per-configuration aggregates (definitions in docs/metrics.md). Only measured requests count;
 // throughput counts successful requests' tokens over the measured window; latencies use successful requests.
 import { ERROR_KINDS } from '../clients/types.ts';
-import type { Aggregate, ErrorCounts } from '../results/types.ts';
+import type { Aggregate, ErrorCounts } from '../output/types.ts';
 import type { Slo } from '../scenario/schema.ts';
 import type { RequestRecord } from './request.ts';
 import { bootstrapCi, type Summary, summarize } from './summary.ts';

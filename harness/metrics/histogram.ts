@@ -42,30 +42,3 @@ export function mergeEncoded(encoded: readonly string[]): Histogram {
   for (const e of encoded) h.add(decode(e));
   return h;
 }
-
-export interface Bucket {
-  fromMs: number;
-  toMs: number;
-  count: number;
-}
-
-/** A histogram as `buckets` equal-width bars from its minimum to its p99.9; larger values go in the last bar. */
-export function toBuckets(h: Histogram, buckets = 30): Bucket[] {
-  if (h.totalCount === 0) return [];
-  const lo = h.getValueAtPercentile(0);
-  const hi = Math.max(lo + buckets, h.getValueAtPercentile(99.9));
-  const width = (hi - lo) / buckets;
-  const out: Bucket[] = Array.from({ length: buckets }, (_, i) => ({
-    fromMs: (lo + i * width) / 1000,
-    toMs: (lo + (i + 1) * width) / 1000,
-    count: 0,
-  }));
-  const it = (h as hdr.JsHistogram).recordedValuesIterator;
-  it.reset();
-  while (it.hasNext()) {
-    const v = it.next();
-    const i = Math.min(buckets - 1, Math.max(0, Math.floor((v.valueIteratedTo - lo) / width)));
-    (out[i] as Bucket).count += v.countAtValueIteratedTo;
-  }
-  return out;
-}

@@ -4,7 +4,7 @@ import { runAutocannon } from '../load/autocannon.ts';
 import { combineRepeats } from '../metrics/aggregate.ts';
 import { encodeSet, HISTOGRAM_NAMES, newHistogramSet } from '../metrics/histogram.ts';
 import { metricsDelta, specFromMetrics } from '../metrics/prometheus.ts';
-import type { ConfigResult, RepeatResult } from '../results/types.ts';
+import type { ConfigResult, RepeatResult } from '../output/types.ts';
 import type { ConfigPoint } from '../scenario/load.ts';
 import type { StartedTarget } from '../targets/types.ts';
 import { requestSource } from '../workload/prompts.ts';

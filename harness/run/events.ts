@@ -1,7 +1,7 @@
 // The measurement loop only emits events; the console progress, logs and anything else subscribe (quality rule 8).
 import { EventEmitter } from 'node:events';
 import type { RequestRecord } from '../metrics/request.ts';
-import type { ConfigResult, ResultsFile } from '../results/types.ts';
+import type { ConfigResult, ResultsFile } from '../output/types.ts';
 import type { ConfigPoint } from '../scenario/load.ts';
 
 export interface RunEventMap {

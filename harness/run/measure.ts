@@ -6,7 +6,7 @@ import { type ClientHealth, startMonitor } from '../load/monitor.ts';
 import { aggregate } from '../metrics/aggregate.ts';
 import { type HistogramSet, newHistogramSet, recordMs } from '../metrics/histogram.ts';
 import { derive, type Phase, type RequestRecord } from '../metrics/request.ts';
-import type { Aggregate, Timeline } from '../results/types.ts';
+import type { Aggregate, Timeline } from '../output/types.ts';
 import type { ConfigPoint } from '../scenario/load.ts';
 import type { StartedTarget } from '../targets/types.ts';
 import type { RequestSource } from '../workload/prompts.ts';

@@ -7,9 +7,9 @@ import { renderReports } from '../../reports/index.ts';
 import { evaluateScenarioGates, type GateResult } from '../gates/gate.ts';
 import { aggregate } from '../metrics/aggregate.ts';
 import { encodeSet, newHistogramSet } from '../metrics/histogram.ts';
-import { environment } from '../results/environment.ts';
-import { writeResults } from '../results/io.ts';
-import { type ConfigResult, RESULTS_KIND, RESULTS_SCHEMA_VERSION, type ResultsFile } from '../results/types.ts';
+import { environment } from '../output/environment.ts';
+import { writeResults } from '../output/io.ts';
+import { type ConfigResult, RESULTS_KIND, RESULTS_SCHEMA_VERSION, type ResultsFile } from '../output/types.ts';
 import type { ConfigPoint, LoadedScenario } from '../scenario/load.ts';
 import type { ReportFormat } from '../scenario/schema.ts';
 import { startTarget, targetKind } from '../targets/index.ts';
@@ -127,10 +127,9 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions = {})
     results.configs.some((c) => c.status !== 'ok');
   results.finishedAt = new Date().toISOString();
   await writeResults(outDir, results);
-  const files = [
-    join(outDir, 'results.json'),
-    ...(await renderReports(results, outDir, opts.formats ?? s.report.formats)),
-  ];
+  // results.json is always written (above); the other formats are rendered from it.
+  const formats = (opts.formats ?? s.report.formats).filter((f) => f !== 'json');
+  const files = [join(outDir, 'results.json'), ...(await renderReports(results, outDir, formats))];
   const gates = results.interrupted ? [] : evaluateScenarioGates(results, s.gates, loaded.dir, opts.baseline);
   events.emit('run-end', { results, outDir, files });
   const exitCode = results.interrupted ? 130 : results.partial ? 3 : gates.some((g) => !g.pass) ? 1 : 0;

@@ -1,6 +1,6 @@
 // A target is what the load is pointed at: a spawned `bench serve` or a remote URL. Both end up as a base URL,
 // a dialect and a tokenizer for prompt lengths; the engine target can also die, which the runner must notice.
-import type { TargetInfo } from '../results/types.ts';
+import type { TargetInfo } from '../output/types.ts';
 import type { Target } from '../scenario/schema.ts';
 import type { PromptTokenizer, TokenizerFactory } from '../workload/tokenizer.ts';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { loadavg } from 'node:os';
 import { after, before, type TestContext, test } from 'node:test';
 import { quantile } from 'simple-statistics';
-import type { ConfigResult } from '../../harness/results/types.ts';
+import type { ConfigResult } from '../../harness/output/types.ts';
 import { runScenario } from '../../harness/run/run.ts';
 import { loadScenarioText } from '../../harness/scenario/load.ts';
 import { requestSource } from '../../harness/workload/prompts.ts';
