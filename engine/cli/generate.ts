@@ -46,7 +46,7 @@ export function registerGenerate(program: Command): void {
 }
 
 async function generate(f: GenerateFlags): Promise<void> {
-  const opts = engineOptions(f);
+  const opts = await engineOptions(f, f.tokenizer);
   const model = await loadModel(f.model, f.tokenizer ? { tokenizer: f.tokenizer } : {});
   const promptIds = model.tokenizer.encode(f.prompt, { bos: true });
   if (promptIds.length >= model.config.maxSeqLen) {

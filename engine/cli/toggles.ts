@@ -2,8 +2,10 @@
 // camelCase in scenarios and results). Every verb that builds an engine takes these.
 import type { Command } from 'commander';
 import { BenchError } from '../errors.ts';
+import { loadModel } from '../model/load.ts';
 import type { EngineOptions } from '../runtime/engine.ts';
 import { DEFAULT_ENGINE_OPTIONS } from '../runtime/engine.ts';
+import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
 import { enumArg, intArg } from './options.ts';
 
 export const PRECISIONS = ['f32', 'f16', 'bf16'] as const;
@@ -19,18 +21,18 @@ export interface ToggleFlags {
   kvBlockSize: number;
   maxNumTokens: number;
   prefillChunk: number;
+  spec: SpecMethod;
+  specDepth: number;
+  draftModel?: string;
+  ngramSize: number;
+  exitLayer: number;
 }
 
 export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions['batch'] } = {}): Command {
   const d = DEFAULT_ENGINE_OPTIONS;
   return cmd
     .option('--adapter <name>', 'WebGPU adapter to use (substring of its name; default: the first discrete GPU)')
-    .option(
-      '--precision <p>',
-      `weight storage precision: ${PRECISIONS.join('|')}`,
-      enumArg('--precision', PRECISIONS),
-      'f32',
-    )
+    .option('--precision <p>', `weight storage: ${PRECISIONS.join('|')}`, enumArg('--precision', PRECISIONS), 'f32')
     .option(
       '--workgroup-size <n>',
       `kernel workgroup size ("threads"): ${WORKGROUP_SIZES.join('|')}`,
@@ -51,16 +53,30 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       'most prompt tokens of one sequence per step (0: no chunking)',
       intArg('--prefill-chunk', 0),
       0,
-    );
+    )
+    .option(
+      '--spec <method>',
+      `speculative decoding: ${SPEC_METHODS.join('|')}`,
+      enumArg('--spec', SPEC_METHODS),
+      'none',
+    )
+    .option('--spec-depth <k>', 'tokens proposed per step', intArg('--spec-depth', 1, 32), d.specDepth)
+    .option('--draft-model <m>', '--spec draft: the draft model (file, folder or preset:NAME; same tokenizer)')
+    .option('--ngram-size <n>', '--spec ngram: longest suffix looked up', intArg('--ngram-size', 1, 16), d.ngramSize)
+    .option('--exit-layer <l>', '--spec layerskip: layers the drafter runs', intArg('--exit-layer', 1), d.exitLayer);
 }
 
-export function engineOptions(f: ToggleFlags): Partial<EngineOptions> {
+/** Engine options from validated flags; loads the draft model (with the target's tokenizer file, if one was given). */
+export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise<Partial<EngineOptions>> {
   if (f.precision !== 'f32') {
     throw new BenchError(
       'UNSUPPORTED',
       `--precision ${f.precision} is not implemented yet in this engine; use --precision f32`,
     );
   }
+  if (f.spec === 'draft' && !f.draftModel)
+    throw new BenchError('BAD_INPUT', '--spec draft needs --draft-model FILE|preset:NAME');
+  const draftModel = f.spec === 'draft' ? await loadModel(f.draftModel!, tokenizer ? { tokenizer } : {}) : undefined;
   return {
     batch: f.batch,
     maxBatch: f.maxBatch,
@@ -68,6 +84,11 @@ export function engineOptions(f: ToggleFlags): Partial<EngineOptions> {
     maxNumTokens: f.maxNumTokens,
     prefillChunk: f.prefillChunk,
     workgroupSize: f.workgroupSize,
+    spec: f.spec,
+    specDepth: f.specDepth,
+    ngramSize: f.ngramSize,
+    exitLayer: f.exitLayer,
+    ...(draftModel ? { draftModel } : {}),
   };
 }
 
@@ -85,7 +106,10 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
     kvBlockSize: f.kvBlockSize,
     maxNumTokens: f.maxNumTokens,
     prefillChunk: f.prefillChunk,
-    spec: 'none',
-    specDepth: 0,
+    spec: f.spec,
+    specDepth: f.spec === 'none' ? 0 : f.specDepth,
+    ...(f.spec === 'draft' ? { draftModel: f.draftModel ?? '' } : {}),
+    ...(f.spec === 'ngram' ? { ngramSize: f.ngramSize } : {}),
+    ...(f.spec === 'layerskip' ? { exitLayer: f.exitLayer } : {}),
   };
 }

@@ -6,6 +6,9 @@ import type { GpuContext } from '../device/device.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
+import { createProposer } from '../spec/index.ts';
+import type { Proposer, SpecMethod } from '../spec/types.ts';
+import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
 import { ModelRunner } from './model-runner.ts';
@@ -22,6 +25,11 @@ export interface EngineOptions {
   kvBlocks: number; // 0 = derived from maxBatch and the context, within kvBudgetBytes
   kvBudgetBytes: number;
   workgroupSize: number;
+  spec: SpecMethod;
+  specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
+  ngramSize: number; // --spec ngram: longest suffix matched
+  exitLayer: number; // --spec layerskip: layers the drafter runs
+  draftModel?: LoadedModel; // --spec draft
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -33,6 +41,10 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   kvBlocks: 0,
   kvBudgetBytes: 2 ** 31,
   workgroupSize: 128,
+  spec: 'none',
+  specDepth: 4,
+  ngramSize: 3,
+  exitLayer: 1,
 };
 
 interface SeqState {
@@ -49,6 +61,8 @@ export class WebGpuEngine implements Engine {
   readonly runner: ModelRunner;
   readonly scheduler: Scheduler;
   readonly blocks: BlockManager;
+  readonly proposer: Proposer | undefined;
+  readonly specDepth: number;
   private nextId = 0;
   private looping = false;
   private closed = false;
@@ -60,15 +74,28 @@ export class WebGpuEngine implements Engine {
     stepsTotal: 0,
     stepMsTotal: 0,
     lastBatch: 0,
+    specProposed: 0,
+    specAccepted: 0,
+    specSteps: 0,
+    acceptedHistogram: [] as number[], // verification steps by number of drafts accepted
   };
 
-  private constructor(model: LoadedModel, runner: ModelRunner, blocks: BlockManager, scheduler: Scheduler) {
+  private constructor(
+    model: LoadedModel,
+    runner: ModelRunner,
+    blocks: BlockManager,
+    scheduler: Scheduler,
+    proposer: Proposer | undefined,
+    specDepth: number,
+  ) {
     this.config = model.config;
     this.info = model.info;
     this.tokenizer = model.tokenizer;
     this.runner = runner;
     this.blocks = blocks;
     this.scheduler = scheduler;
+    this.proposer = proposer;
+    this.specDepth = specDepth;
   }
 
   static async create(ctx: GpuContext, model: LoadedModel, opts: Partial<EngineOptions> = {}): Promise<WebGpuEngine> {
@@ -82,18 +109,26 @@ export class WebGpuEngine implements Engine {
       o.kvBlocks > 0
         ? o.kvBlocks
         : Math.max(perSeq, Math.min(maxBatch * perSeq, Math.floor(o.kvBudgetBytes / blockBytes)));
-    const maxNumTokens = Math.max(o.maxNumTokens, maxBatch);
+    const depth = o.spec === 'none' ? 0 : o.specDepth;
+    // Every running sequence may verify depth + 1 positions in one step.
+    const maxNumTokens = Math.max(o.maxNumTokens, maxBatch * (depth + 1));
     const runner = await ModelRunner.create(ctx, model, {
       maxTokens: maxNumTokens,
-      maxOut: maxBatch,
+      maxOut: maxBatch * (depth + 1),
       maxSeqs: maxBatch,
       kvBlockSize: o.kvBlockSize,
       numBlocks,
       workgroupSize: o.workgroupSize,
     });
     const blocks = new BlockManager(numBlocks, o.kvBlockSize);
-    const scheduler = new Scheduler(o.batch, blocks, { maxBatch, maxNumTokens, prefillChunk: o.prefillChunk });
-    return new WebGpuEngine(model, runner, blocks, scheduler);
+    const scheduler = new Scheduler(o.batch, blocks, {
+      maxBatch,
+      maxNumTokens,
+      prefillChunk: o.prefillChunk,
+      lookahead: depth,
+    });
+    const proposer = await createProposer(ctx, model, runner, { ...o, maxBatch, maxNumTokens });
+    return new WebGpuEngine(model, runner, blocks, scheduler, proposer, depth);
   }
 
   async *generate(req: GenerationRequest, signal?: AbortSignal): AsyncGenerator<GenerationEvent, GenerationResult> {
@@ -154,13 +189,14 @@ export class WebGpuEngine implements Engine {
         prefillMs: t.firstToken > 0 ? t.firstToken - t.scheduled : 0,
         decodeMs,
         decodeTokPerS: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
+        ...(this.proposer ? { spec: { ...seq.spec } } : {}),
       },
     };
   }
 
   private cancel(seq: Sequence): void {
     if (seq.status === 'finished') return;
-    this.scheduler.finish(seq);
+    this.finishSeq(seq);
     seq.finishReason = 'cancelled';
     seq.t.finished = performance.now();
     seq.notify();
@@ -191,6 +227,7 @@ export class WebGpuEngine implements Engine {
         continue;
       }
       const t0 = performance.now();
+      if (this.proposer) await this.draft(chunks);
       const logits = await this.runner.step(this.buildStep(chunks));
       this.counters.stepsTotal++;
       this.counters.stepMsTotal += performance.now() - t0;
@@ -198,6 +235,28 @@ export class WebGpuEngine implements Engine {
       this.postprocess(chunks, logits);
       // Let the server accept new requests between steps so they can join the running batch.
       await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Attaches drafts to the decodes of this step. */
+  private async draft(chunks: Chunk[]): Promise<void> {
+    const decodes = chunks.filter((c) => c.sample && c.count === 1 && c.seq.uncomputed === 1);
+    if (decodes.length === 0) return;
+    const proposals = await this.proposer!.propose(
+      decodes.map((c) => c.seq),
+      this.specDepth,
+    );
+    for (const [i, c] of decodes.entries()) {
+      const p = proposals[i]!;
+      // Drafts past the context or the request's token budget could never be kept.
+      const room = Math.min(this.config.maxSeqLen - c.seq.tokens.length, c.seq.req.maxTokens - c.seq.generated - 1);
+      if (p.tokens.length > room) {
+        p.tokens.length = Math.max(0, room);
+        if (p.probs) p.probs.length = p.tokens.length;
+      }
+      if (p.tokens.length === 0) continue;
+      c.draft = p;
+      c.count = 1 + p.tokens.length;
     }
   }
 
@@ -213,11 +272,12 @@ export class WebGpuEngine implements Engine {
         seq.uploadedBlocks = seq.blocks.length;
       }
       for (let i = 0; i < c.count; i++) {
-        tokens.push(seq.tokens[c.start + i]!);
+        tokens.push(i === 0 || !c.draft ? seq.tokens[c.start + i]! : c.draft.tokens[i - 1]!);
         positions.push(c.start + i);
         slots.push(seq.slot);
+        // A speculative decode needs the target's distribution after the last token and after every draft.
+        if (c.draft || (c.sample && i === c.count - 1)) outRows.push(tokens.length - 1);
       }
-      if (c.sample) outRows.push(tokens.length - 1);
     }
     return { tokens, positions, slots, outRows };
   }
@@ -228,17 +288,53 @@ export class WebGpuEngine implements Engine {
     const now = performance.now();
     for (const c of chunks) {
       const seq = c.seq;
-      seq.computed += c.count;
-      if (!c.sample) continue;
+      if (!c.sample) {
+        seq.computed += c.count;
+        continue;
+      }
       const st = this.state.get(seq);
-      const r = row++;
+      const r = row;
+      row += c.draft ? c.count : 1;
       if (seq.status !== 'running' || !st) continue; // cancelled while the step ran
-      const token = st.sampler.sample(logits.subarray(r * V, (r + 1) * V));
+      if (seq.t.firstToken === 0) seq.t.firstToken = now;
+      if (!c.draft) {
+        seq.computed += c.count;
+        this.emitTokens(seq, st, [st.sampler.sample(logits.subarray(r * V, (r + 1) * V))]);
+        continue;
+      }
+      const rows = Array.from({ length: c.count }, (_, i) => logits.subarray((r + i) * V, (r + i + 1) * V));
+      const v = verify(c.draft, rows, seq.sampling, () => st.sampler.rng.random());
+      // KV is valid for the last token and the accepted drafts; the target's new token is not in the cache yet.
+      seq.computed = c.start + 1 + v.accepted;
+      this.recordSpec(seq, c.draft.tokens.length, v.accepted);
+      this.emitTokens(seq, st, v.tokens);
+      this.proposer!.rollback(seq);
+      if (seq.status === 'running') {
+        this.blocks.shrink(seq.blocks, seq.tokens.length);
+        seq.uploadedBlocks = Math.min(seq.uploadedBlocks, seq.blocks.length);
+      }
+    }
+  }
+
+  /** Appends tokens one by one, stopping at the first that finishes the sequence (EOS, stop string, length). */
+  private emitTokens(seq: Sequence, st: SeqState, tokens: number[]): void {
+    for (const token of tokens) {
+      if (seq.status !== 'running') return;
       seq.tokens.push(token);
       this.counters.generatedTokensTotal++;
-      if (seq.t.firstToken === 0) seq.t.firstToken = now;
       this.afterToken(seq, st, token);
     }
+  }
+
+  private recordSpec(seq: Sequence, proposed: number, accepted: number): void {
+    const c = this.counters;
+    c.specProposed += proposed;
+    c.specAccepted += accepted;
+    c.specSteps++;
+    c.acceptedHistogram[accepted] = (c.acceptedHistogram[accepted] ?? 0) + 1;
+    seq.spec.proposed += proposed;
+    seq.spec.accepted += accepted;
+    seq.spec.steps++;
   }
 
   private afterToken(seq: Sequence, st: SeqState, token: number): void {
@@ -267,8 +363,13 @@ export class WebGpuEngine implements Engine {
     seq.text += text;
     seq.finishReason = reason;
     seq.t.finished = performance.now();
-    this.scheduler.finish(seq);
+    this.finishSeq(seq);
     seq.emit({ tokenIds: [token], text });
+  }
+
+  private finishSeq(seq: Sequence): void {
+    this.scheduler.finish(seq);
+    this.proposer?.release(seq);
   }
 
   metrics(): EngineMetrics {
@@ -286,6 +387,16 @@ export class WebGpuEngine implements Engine {
       kvBlocksTotal: this.blocks.numBlocks,
       kvBlocksUsed: this.blocks.usedBlocks,
       preemptionsTotal: s.preemptions,
+      ...(this.proposer
+        ? {
+            spec: {
+              proposedTotal: c.specProposed,
+              acceptedTotal: c.specAccepted,
+              stepsTotal: c.specSteps,
+              acceptedHistogram: Array.from({ length: this.specDepth + 1 }, (_, i) => c.acceptedHistogram[i] ?? 0),
+            },
+          }
+        : {}),
     };
   }
 

@@ -58,7 +58,11 @@ export class ModelRunner {
   private readonly io: Record<'tokens' | 'positions' | 'slots' | 'outRows' | 'counts' | 'blockTable', GPUBuffer>;
   private readonly logits: GPUBuffer;
   private readonly staging: GPUBuffer;
-  private readonly dispatches: Dispatch[] = [];
+  // The forward pass as dispatches: embedding + layers (body), then final norm + classifier (head). layerEnds[l] is
+  // the body length after layer l, so an early exit (layer-skip self-speculation) runs a prefix of the body.
+  private readonly body: Dispatch[] = [];
+  private readonly head: Dispatch[] = [];
+  private readonly layerEnds: number[] = [];
   private readonly weights = new Map<string, GPUBuffer>();
 
   private readonly lanes: number;
@@ -172,9 +176,10 @@ export class ModelRunner {
     const { tokens, positions, slots, outRows, counts, blockTable } = this.io;
     const w = (name: string) => this.weights.get(name)!;
 
+    let list = this.body;
     const add = (name: string, constants: Record<string, number>, buffers: GPUBuffer[], size: Dispatch['size']) => {
       const pipeline = kernelPipeline(d, name, { WG, ...constants });
-      this.dispatches.push({ pipeline, bind: bindGroup(d, pipeline, buffers), size });
+      list.push({ pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
     const LANES = this.lanes;
     const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, K: number, N: number, accumulate = false) =>
@@ -218,7 +223,9 @@ export class ModelRunner {
         return [gx, ceil(groups, gx), 1];
       });
       linear(gate, tensorNames.w2(l), x, c.hiddenDim, c.dim, true);
+      this.layerEnds.push(this.body.length);
     }
+    list = this.head;
     add(
       'rmsnorm',
       { D: c.dim, EPS: c.normEps, GATHER: 1 },
@@ -229,7 +236,7 @@ export class ModelRunner {
     add('matmul', { K: c.dim, N: c.vocabSize, LANES, USE_OUT_COUNT: 1 }, [xo, w(cls), this.logits, counts], (_t, r) =>
       matmulGrid(c.vocabSize, r, WG / LANES),
     );
-    this.dispatchesPerStep = this.dispatches.length;
+    this.dispatchesPerStep = this.body.length + this.head.length;
   }
 
   /** Points a sequence slot at its KV blocks (called when a sequence gains or loses blocks). */
@@ -238,8 +245,12 @@ export class ModelRunner {
     this.device.queue.writeBuffer(this.io.blockTable, slot * this.maxBlocksPerSeq * 4, new Uint32Array(blocks));
   }
 
-  /** Runs one step and returns the logits of `outRows`, [R, vocab] row-major. */
-  async step(input: StepInput): Promise<Float32Array> {
+  /**
+   * Runs one step and returns the logits of `outRows`, [R, vocab] row-major. With `exitLayer` L the pass stops
+   * after L layers and applies the final norm and classifier there (the layer-skip drafter); it still writes the
+   * KV of those L layers, which the full pass that verifies the draft overwrites.
+   */
+  async step(input: StepInput, exitLayer = this.config.nLayers): Promise<Float32Array> {
     const t = input.tokens.length;
     const r = input.outRows.length;
     if (t === 0 || t > this.options.maxTokens || r > this.options.maxOut) {
@@ -253,7 +264,8 @@ export class ModelRunner {
     q.writeBuffer(this.io.counts, 0, new Uint32Array([t, r, 0, 0]));
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    for (const dsp of this.dispatches) {
+    const body = exitLayer >= this.config.nLayers ? this.body : this.body.slice(0, this.layerEnds[exitLayer - 1]);
+    for (const dsp of [...body, ...this.head]) {
       const [gx, gy, gz] = dsp.size(t, r);
       if (gx === 0 || gy === 0 || gz === 0) continue;
       pass.setPipeline(dsp.pipeline);

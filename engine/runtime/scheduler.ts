@@ -5,6 +5,7 @@
 // Every step takes decodes first (one token per running sequence), then prompt chunks within the token budget.
 // When the KV pool runs dry, the most recently admitted sequence is preempted: its blocks are freed and it is
 // recomputed later from its tokens, so nothing is ever corrupted.
+import type { Proposal } from '../spec/types.ts';
 import type { BlockManager } from './block-manager.ts';
 import type { Sequence } from './sequence.ts';
 
@@ -14,6 +15,7 @@ export interface SchedulerLimits {
   maxBatch: number; // running sequences (1 when mode is none)
   maxNumTokens: number; // tokens per step
   prefillChunk: number; // max prompt tokens of one sequence per step (0 = up to maxNumTokens)
+  lookahead: number; // speculative depth: a decode may carry this many draft tokens, so it reserves room for them
 }
 
 export interface Chunk {
@@ -21,6 +23,7 @@ export interface Chunk {
   start: number; // first position
   count: number;
   sample: boolean; // the chunk ends at the sequence's last token: sample the next one
+  draft?: Proposal; // speculative tokens appended to a decode (count = 1 + draft.tokens.length)
 }
 
 export class Scheduler {
@@ -65,12 +68,13 @@ export class Scheduler {
     this.admit();
     const chunks: Chunk[] = [];
     let budget = this.limits.maxNumTokens;
-    // Decodes first: they are latency-critical and cost one token each.
+    // Decodes first: they are latency-critical and cost one token each (plus room for speculative drafts).
+    const cost = 1 + this.limits.lookahead;
     for (const seq of [...this.running]) {
-      if (seq.status !== 'running' || seq.uncomputed !== 1 || budget === 0) continue;
-      if (!this.reserve(seq, seq.tokens.length)) continue; // seq itself was preempted
+      if (seq.status !== 'running' || seq.uncomputed !== 1 || budget < cost) continue;
+      if (!this.reserve(seq, seq.tokens.length + this.limits.lookahead)) continue; // seq itself was preempted
       chunks.push({ seq, start: seq.computed, count: 1, sample: true });
-      budget--;
+      budget -= cost;
     }
     for (const seq of this.running) {
       if (seq.uncomputed <= 1 || budget === 0 || chunks.some((c) => c.seq === seq)) continue;

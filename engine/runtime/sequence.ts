@@ -17,6 +17,7 @@ export class Sequence {
   status: SeqStatus = 'waiting';
   finishReason: FinishReason | undefined;
   text = '';
+  readonly spec = { proposed: 0, accepted: 0, steps: 0 }; // speculative decoding, for per-request stats
   readonly t = { arrival: performance.now(), scheduled: 0, firstToken: 0, finished: 0 };
   /** Events waiting for the consumer, and the wake-up of a consumer waiting for events. */
   readonly pending: GenerationEvent[] = [];

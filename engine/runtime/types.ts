@@ -28,7 +28,7 @@ export interface RequestStats {
   prefillMs: number;
   decodeMs: number;
   decodeTokPerS: number;
-  spec?: { proposed: number; accepted: number };
+  spec?: { proposed: number; accepted: number; steps: number }; // steps: verification passes
 }
 
 export interface GenerationResult {
@@ -51,6 +51,8 @@ export interface EngineMetrics {
   kvBlocksTotal: number;
   kvBlocksUsed: number;
   preemptionsTotal: number;
+  /** Speculative decoding, when on: drafts proposed/accepted and verification steps by drafts accepted. */
+  spec?: { proposedTotal: number; acceptedTotal: number; stepsTotal: number; acceptedHistogram: number[] };
 }
 
 /** What the server and the CLI talk to. One engine serves many concurrent sequences through its scheduler. */

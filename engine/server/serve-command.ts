@@ -58,7 +58,7 @@ export function registerServe(program: Command): void {
       10_000,
     );
   addToggleOptions(cmd).action(async (f: ServeFlags) => {
-    const opts = engineOptions(f);
+    const opts = await engineOptions(f, f.tokenizer);
     const model = await loadModel(f.model, f.tokenizer ? { tokenizer: f.tokenizer } : {});
     const ctx = await createDevice(f.adapter ? { adapter: f.adapter } : {});
     const engine = await WebGpuEngine.create(ctx, model, opts);
