@@ -1,7 +1,9 @@
 // Public surface of the engine (DESIGN.md rule 12): the harness and the CLI import only from here.
 import type { Command } from 'commander';
+import { registerConvert } from './cli/convert.ts';
 import { registerGenerate } from './cli/generate.ts';
 import { registerInfo } from './cli/info.ts';
+import { registerTokenize } from './cli/tokenize.ts';
 import { registerServe } from './server/serve-command.ts';
 
 export { createDevice, type GpuContext } from './device/device.ts';
@@ -15,4 +17,6 @@ export function registerEngineCommands(program: Command): void {
   registerInfo(program);
   registerGenerate(program);
   registerServe(program);
+  registerTokenize(program);
+  registerConvert(program);
 }

@@ -1,5 +1,5 @@
-// `bench tokenize` / `bench detokenize`: the model's own tokenizer from the command line, exactly as the engine
-// encodes prompts. Only the tokenizer is loaded (headers and vocabulary), so vocab-only GGUF files work too.
+// `bench tokenize` / `bench detokenize`: the model's own tokenizer from the command line, as the model's native
+// runtime applies it. Only the tokenizer is loaded (headers and vocabulary), so vocab-only GGUF files work too.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { badInput } from '../errors.ts';
@@ -12,7 +12,7 @@ interface TokenizeFlags {
 }
 
 const MODEL_HELP = 'checkpoint file, model folder, vocab-only GGUF, or preset:NAME';
-const TOKENIZER_HELP = 'tokenizer file (tokenizer.bin, tokenizer.json or GGUF); default: the model’s own';
+const TOKENIZER_HELP = "tokenizer file (tokenizer.bin, tokenizer.json or GGUF); default: the model's own";
 
 export function registerTokenize(program: Command): void {
   program

@@ -32,7 +32,12 @@ const GGML_OF: Record<GgufOutType, number> = {
 const FILE_TYPE: Record<GgufOutType, number> = { f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, bf16: 32 };
 
 /** A tensor's f32 values with q/k rows in `layout`. */
-function readIn(model: LoadedModel, name: string, shape: number[], layout: ModelConfig['ropeLayout']): Float32Array {
+export function readIn(
+  model: LoadedModel,
+  name: string,
+  shape: number[],
+  layout: ModelConfig['ropeLayout'],
+): Float32Array {
   const w = model.tensor(name).read();
   const c = model.config;
   if (!isRopeRows(name) || c.ropeLayout === layout) return w;

@@ -142,8 +142,11 @@ export class FileCursor {
   /** A u64 that must fit in a JS number and stay below `max` (a length or count), else the file is corrupt. */
   u64(max: number, what: string): number {
     const v = this.u64big();
-    if (v > BigInt(max))
-      this.fail(`${what} ${v} exceeds ${max}, the most the rest of the file allows; the file is truncated or corrupt`);
+    if (v > BigInt(max)) {
+      // the field name usually says what the value is already ("tensor count: tensor count ..." reads badly)
+      const name = what === this.field ? 'value' : what;
+      this.fail(`${name} ${v} exceeds ${max}, the most the rest of the file allows; the file is truncated or corrupt`);
+    }
     return Number(v);
   }
   bytes(n: number): Uint8Array<ArrayBuffer> {

@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import { BenchError } from '../errors.ts';
 import { type ModelConfig, tensorShapes } from '../model/config.ts';
 import type { LoadedModel, TensorSource } from '../model/weights.ts';
-import { type GgufTokenizer, tokenizerFromGguf } from '../tokenizer/gguf.ts';
+import { tokenizerFromGguf } from '../tokenizer/gguf.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
 import { assertDecodable, type GgufFile, type GgufMetadata, readGguf, readTensorBytes, readTensorF32 } from './gguf.ts';
 import { canonicalFromGguf, ggufFromCanonical } from './names.ts';
 
@@ -22,7 +23,6 @@ const ARCH_ROPE: Record<string, ModelConfig['ropeLayout']> = {
 };
 
 export interface GgufLoadedModel extends LoadedModel {
-  tokenizer: GgufTokenizer;
   gguf: GgufFile;
   /** ggml type id of a canonical tensor as stored (GgmlType.Q8_0, ...), for kernels that keep blocks quantized. */
   tensorType(name: string): number;
@@ -95,8 +95,11 @@ export function ggufConfig(file: GgufFile): ModelConfig {
   };
 }
 
-/** Opens a GGUF checkpoint; tensors are validated now (names, shapes, types) and read only when asked for. */
-export function loadGguf(path: string): GgufLoadedModel {
+/**
+ * Opens a GGUF checkpoint; tensors are validated now (names, shapes, types) and read only when asked for.
+ * `opts.tokenizer` replaces the embedded tokenizer (a file without tokenizer.ggml.* metadata needs one).
+ */
+export function loadGguf(path: string, opts: { tokenizer?: Tokenizer } = {}): GgufLoadedModel {
   const file = readGguf(path);
   const config = ggufConfig(file);
   const byCanonical = new Map<string, string>();
@@ -115,8 +118,15 @@ export function loadGguf(path: string): GgufLoadedModel {
     }
     assertDecodable(file, t);
   }
-  const tokenizer = tokenizerFromGguf(file.metadata);
-  if (tokenizer.vocabSize !== config.vocabSize) {
+  const tokenizer = opts.tokenizer ?? tokenizerFromGguf(file.metadata);
+  if (opts.tokenizer && tokenizer.vocabSize > config.vocabSize) {
+    throw new BenchError(
+      'BAD_TOKENIZER',
+      `the tokenizer has ${tokenizer.vocabSize} tokens but ${path} has a vocabulary of ${config.vocabSize} (token_embd rows); ` +
+        'pass the tokenizer the model was trained with (--tokenizer FILE)',
+    );
+  }
+  if (!opts.tokenizer && tokenizer.vocabSize !== config.vocabSize) {
     bad(path, 'tokenizer.ggml.tokens', `${tokenizer.vocabSize} tokens but token_embd has ${config.vocabSize} rows`);
   }
   const stored = (name: string): string => {

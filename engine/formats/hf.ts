@@ -199,7 +199,16 @@ function model(
   };
 }
 
-function folderTokenizer(dir: string, override?: string): ReturnType<typeof loadHfTokenizer> {
+/** Where a model folder's tokenizer comes from: a tokenizer already loaded, a tokenizer.json path, or the folder. */
+export type TokenizerOverride = Tokenizer | string | undefined;
+
+function folderTokenizer(dir: string, override: TokenizerOverride): Tokenizer & { chatTemplate?: string | undefined } {
+  if (typeof override === 'object') return override;
+  return hfFolderTokenizer(dir, override);
+}
+
+/** tokenizer.json (+ tokenizer_config.json beside it) of a model folder, or the given tokenizer.json. */
+export function hfFolderTokenizer(dir: string, override?: string): ReturnType<typeof loadHfTokenizer> {
   const path = override ?? join(dir, 'tokenizer.json');
   if (!existsSync(path)) {
     throw new BenchError(
@@ -211,7 +220,7 @@ function folderTokenizer(dir: string, override?: string): ReturnType<typeof load
   return loadHfTokenizer(path, existsSync(cfg) ? cfg : undefined);
 }
 
-export function loadHfFolder(dir: string, opts: { tokenizer?: string } = {}): HfLoadedModel {
+export function loadHfFolder(dir: string, opts: { tokenizer?: TokenizerOverride } = {}): HfLoadedModel {
   const config = hfConfig(readJson(join(dir, 'config.json')), join(dir, 'config.json'));
   const files = weightFiles(dir).map(readSafetensors);
   const tokenizer = folderTokenizer(dir, opts.tokenizer);
@@ -233,7 +242,7 @@ export function loadHfFolder(dir: string, opts: { tokenizer?: string } = {}): Hf
  * A lone .safetensors file: its config comes from __metadata__.config (as writeModelSafetensors stores it) or a
  * config.json beside it; the tokenizer from `opts.tokenizer` or a tokenizer.json beside it.
  */
-export function loadSafetensorsFile(path: string, opts: { tokenizer?: string } = {}): HfLoadedModel {
+export function loadSafetensorsFile(path: string, opts: { tokenizer?: TokenizerOverride } = {}): HfLoadedModel {
   const file = readSafetensors(path);
   const dir = dirname(path);
   let raw: Record<string, unknown>;

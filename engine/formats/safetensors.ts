@@ -58,9 +58,9 @@ export function readSafetensors(path: string): SafetensorsFile {
     try {
       header = JSON.parse(c.utf8(n));
     } catch (e) {
-      return c.fail(`header is not valid JSON (${(e as Error).message}); the file is corrupt`);
+      return c.fail(`not valid JSON (${(e as Error).message}); the file is corrupt`);
     }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) c.fail('header is not a JSON object');
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) c.fail('not a JSON object');
     const dataStart = 8 + n;
     const dataSize = c.size - dataStart;
     const tensors = new Map<string, SafetensorsTensor>();

@@ -57,7 +57,7 @@ test('bad safetensors files give one clear error each', () => {
   expectError(
     () => readSafetensors(fileWithHeader('json.safetensors', '{"w": {', 0)),
     'BAD_CHECKPOINT',
-    /json\.safetensors: header: header is not valid JSON/,
+    /json\.safetensors: header: not valid JSON/,
   );
   expectError(
     () => readSafetensors(fileWithHeader('len.safetensors', { w: t }, 16, 9999)),

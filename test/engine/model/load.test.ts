@@ -5,9 +5,12 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from '../../../engine/errors.ts';
+import { writeHfFolder, writeModelGguf, writeModelSafetensors } from '../../../engine/formats/convert.ts';
 import { tensorNames } from '../../../engine/model/config.ts';
 import { detectFormat } from '../../../engine/model/detect.ts';
-import { loadModel } from '../../../engine/model/load.ts';
+import { loadModel, loadTokenizer, loadTokenizerFile } from '../../../engine/model/load.ts';
+import { tinyModel } from '../formats/fixtures.ts';
+import { readRefVocab, referenceEncode } from '../tokenizer/llama2c-reference.ts';
 import { sharedModels } from './shared-models.ts';
 
 const { dir: models, skip } = sharedModels();
@@ -117,8 +120,95 @@ describe('loadModel: llama2.c', { skip }, () => {
     await assert.rejects(loadModel(p, { tokenizer: TOK512 }), isErr('BAD_CHECKPOINT', p, 'truncated'));
   });
 
-  test('GGUF is detected and refused until its loader exists', async () => {
-    await assert.rejects(loadModel(GGUF), isErr('UNSUPPORTED', 'GGUF', GGUF));
+  test('a llama2.c model takes any tokenizer file with --tokenizer (here a GGUF holding tok512)', async () => {
+    const gguf = join(tmp, 'stories-tok.gguf');
+    writeModelGguf(gguf, await loadModel(STORIES));
+    const m = await loadModel(STORIES, { tokenizer: gguf });
+    const text = 'Once upon a time, café 🦙';
+    assert.deepEqual(m.tokenizer.encode(text), referenceEncode(readRefVocab(TOK512), text, true));
+  });
+});
+
+describe('loadModel: GGUF, safetensors and Hugging Face folders', () => {
+  const src = tinyModel();
+  const gguf = join(tmp, 'tiny.gguf');
+  const folder = join(tmp, 'tiny-hf');
+  const lone = join(tmp, 'lone', 'tiny.safetensors');
+  writeModelGguf(gguf, src, 'q8_0');
+  writeHfFolder(folder, src);
+  mkdirSync(dirname(lone));
+  writeModelSafetensors(lone, src);
+
+  test('each format loads with its own tokenizer; tensors are read on demand', async () => {
+    for (const [path, format, layout] of [
+      [gguf, 'gguf', 'interleaved'],
+      [folder, 'safetensors', 'half'],
+    ] as const) {
+      const m = await loadModel(path);
+      assert.equal(m.info.format, format, path);
+      assert.deepEqual(m.config, { ...src.config, normEps: m.config.normEps, ropeLayout: layout });
+      assert.ok(Math.abs(m.config.normEps - 1e-5) < 1e-12);
+      assert.deepEqual(m.tokenizer.encode('hello abc'), src.tokenizer.encode('hello abc'), path);
+      assert.equal(m.tensor(tensorNames.wv(1)).read().length, 16 * 32);
+    }
+  });
+
+  test('a lone .safetensors file needs a tokenizer: beside it or --tokenizer (any kind, here GGUF)', async () => {
+    await assert.rejects(loadModel(lone), isErr('BAD_TOKENIZER', '--tokenizer'));
+    const m = await loadModel(lone, { tokenizer: gguf });
+    assert.equal(m.info.format, 'safetensors');
+    assert.deepEqual(m.tokenizer.encode('abc hello'), src.tokenizer.encode('abc hello'));
+  });
+
+  test('--tokenizer replaces the embedded one; a larger vocabulary is refused', { skip }, async () => {
+    const m = await loadModel(gguf, { tokenizer: join(folder, 'tokenizer.json') });
+    assert.deepEqual(m.tokenizer.encode('hello'), src.tokenizer.encode('hello'));
+    await assert.rejects(loadModel(gguf, { tokenizer: GGUF }), isErr('BAD_TOKENIZER', '32000', gguf));
+  });
+
+  test('loadTokenizer reads no weights: a folder without model.safetensors still tokenizes', async () => {
+    const noWeights = join(tmp, 'no-weights');
+    mkdirSync(noWeights);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json'])
+      copyFileSync(join(folder, f), join(noWeights, f));
+    await assert.rejects(loadModel(noWeights), isErr('BAD_CHECKPOINT', noWeights, 'safetensors'));
+    const tok = await loadTokenizer(noWeights);
+    assert.deepEqual(tok.encode('hello'), src.tokenizer.encode('hello'));
+  });
+
+  test('tokenizer files are told apart by content, not by name', async () => {
+    const renamed = join(tmp, 'renamed');
+    mkdirSync(renamed);
+    copyFileSync(join(folder, 'tokenizer.json'), join(renamed, 'vocab.bin'));
+    copyFileSync(gguf, join(renamed, 'vocab.json'));
+    for (const f of ['vocab.bin', 'vocab.json']) {
+      assert.deepEqual(loadTokenizerFile(join(renamed, f)).encode('abc'), src.tokenizer.encode('abc'), f);
+    }
+    const garbage = join(renamed, 'garbage');
+    writeFileSync(garbage, Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));
+    assert.throws(() => loadTokenizerFile(garbage), isErr('BAD_TOKENIZER', garbage));
+    assert.throws(() => loadTokenizerFile(renamed), isErr('BAD_TOKENIZER', renamed, 'not a file'));
+    assert.throws(() => loadTokenizerFile(join(renamed, 'nope')), isErr('FILE_NOT_FOUND', 'nope'));
+  });
+});
+
+describe('loadTokenizer: vocab-only and foreign GGUF files', { skip }, () => {
+  test('a vocab-only GGUF is no model, but it tokenizes as llama.cpp does', async () => {
+    await assert.rejects(loadModel(GGUF), isErr('BAD_CHECKPOINT', GGUF, 'vocab-only'));
+    const tok = await loadTokenizer(GGUF);
+    assert.deepEqual(tok.encode('Hello world'), [1, 15043, 3186]); // llama.cpp's vector for llama-spm
+  });
+
+  test('an architecture the engine cannot run still tokenizes (falcon)', async () => {
+    const falcon = join(models, 'llamacpp-vocab/ggml-vocab-falcon.gguf');
+    const tok = await loadTokenizer(falcon);
+    assert.equal(tok.decode(tok.encode('Hello world')), 'Hello world');
+  });
+
+  test('llama2.c: the header is checked and the tokenizer found beside the model', async () => {
+    const tok = await loadTokenizer(STORIES);
+    assert.equal(tok.vocabSize, 512);
+    await assert.rejects(loadTokenizer(STORIES, { tokenizer: LLAMA2_TOK }), isErr('BAD_TOKENIZER', '32000', '512'));
   });
 });
 
