@@ -1,0 +1,156 @@
+// Weight formats of the linear layers (y[t, n] (+)= sum_k x[t, k] * w[n, k]): one registry keyed by name, each entry
+// a module that packs an f32 [rows = N outputs, cols = K inputs] matrix into its GPU layout on load, names the WGSL
+// kernel that multiplies by it, and gives the CPU reference (dequantize) that kernel must match: what every kernel
+// computes is sum_k x[t, k] * dequantize(w)[n, k] up to f32 rounding of the accumulation.
+//
+// Why these layouts: a decode step (T = 1) is a matrix-vector product per layer, bound by the bytes of weight read,
+// so tok/s scales with 1 / bytes per weight (f32 4, f16/bf16 2, int8 ~1, int4 ~0.5 plus scales). Every packed format
+// stores u32 words (not f16/i8 arrays, which need optional WGSL features), padded so each row is whole vec4<u32>
+// chunks: consecutive threads of a row read consecutive 16-byte chunks (coalesced, the widest load WGSL has), which is
+// how the f16 matrix-vector kernel on the H200 reached 3.9-4 TB/s (see shared GPU.md). f16.ts and quantize.ts say
+// why each format's bits sit where they do.
+//
+// Kernel interface (all formats): override constants WG, LANES (threads per row, a power of two dividing WG), K, N,
+// ACCUMULATE, USE_OUT_COUNT as in kernels/matmul.wgsl, plus ROWS (rows per thread, 1..4; packed formats only) and
+// the format's own constants(); bindings 0: x f32 [T, K], 1: weights, 2: y f32 [T, N], 3: Counts, 4: scales (int8,
+// int4). Grid: linearGrid(N, tokens, rowsPerWorkgroup) with rowsPerWorkgroup = WG / LANES * ROWS.
+import { BenchError } from '../errors.ts';
+import { bf16Format, checkShape, f16Format } from './f16.ts';
+import { checkGroupSize, int4Format, int8Format } from './quantize.ts';
+
+/** A weight matrix [rows, cols] in a format's GPU layout; `words` (and `scales`) are uploaded as they are. */
+export interface PackedWeight {
+  readonly format: string; // WeightFormat.name, e.g. 'int4-g64-asym'
+  readonly rows: number; // N, output features
+  readonly cols: number; // K, input features
+  readonly rowWords: number; // u32 words per packed row (K for f32; a multiple of 4 otherwise)
+  readonly words: Uint32Array; // binding 1: [rows, rowWords]
+  readonly scales?: Float32Array; // binding 4: int8 [rows]; int4 [rows, groups] or [rows, groups, 2] (scale, min)
+  readonly groupSize?: number;
+  readonly symmetric?: boolean;
+}
+
+export type Binding = 'x' | 'weights' | 'y' | 'counts' | 'scales';
+
+export interface WeightFormat {
+  readonly name: string; // the registry name plus options: 'f16', 'int8', 'int4-g64', 'int4-g32-asym'
+  readonly kernel: string; // kernels/<kernel>.wgsl
+  readonly bindings: readonly Binding[]; // the kernel's storage buffers in binding order
+  pack(values: Float32Array, rows: number, cols: number): PackedWeight;
+  /** The CPU reference: the f32 [rows, cols] matrix the kernel multiplies by. */
+  dequantize(packed: PackedWeight): Float32Array;
+  /** Bytes of weights and scales one matrix-vector product reads (padding included): for GB/s and MBU. */
+  bytesPerMatvec(rows: number, cols: number): number;
+  /** The format's override constants beyond WG, LANES, ROWS, K, N, ACCUMULATE, USE_OUT_COUNT. */
+  constants(rows: number, cols: number): Record<string, number>;
+  /** False for the f32 kernel (kernels/matmul.wgsl), which has no ROWS constant. */
+  readonly multiRow?: boolean;
+}
+
+/** f32: the engine's original layout and kernel (kernels/matmul.wgsl), no packing, no padding. */
+function f32Format(): WeightFormat {
+  return {
+    name: 'f32',
+    kernel: 'matmul',
+    bindings: ['x', 'weights', 'y', 'counts'],
+    multiRow: false,
+    pack(values, rows, cols) {
+      checkShape(values, rows, cols);
+      return { format: 'f32', rows, cols, rowWords: cols, words: new Uint32Array(Float32Array.from(values).buffer) };
+    },
+    dequantize: (p) => new Float32Array(p.words.buffer, p.words.byteOffset, p.rows * p.cols).slice(),
+    bytesPerMatvec: (rows, cols) => rows * cols * 4,
+    constants: () => ({}),
+  };
+}
+
+export interface WeightFormatOptions {
+  groupSize?: number; // int4 only: 32, 64 or 128 (default 64)
+  symmetric?: boolean; // int4 only (default true)
+}
+
+const REGISTRY: Record<string, (o: WeightFormatOptions) => WeightFormat> = {
+  f32: () => f32Format(),
+  f16: () => f16Format(),
+  bf16: () => bf16Format(),
+  int8: () => int8Format(),
+  int4: (o) => int4Format(checkGroupSize(o.groupSize ?? 64), o.symmetric ?? true),
+};
+
+export const weightFormatNames = (): string[] => Object.keys(REGISTRY);
+
+/**
+ * The format module for a name and its options. Unknown names and options a format cannot honour (int4 group 48,
+ * a group size given for int8) are BAD_INPUT errors, never silently ignored.
+ */
+export function getWeightFormat(name: string, options: WeightFormatOptions = {}): WeightFormat {
+  const make = Object.hasOwn(REGISTRY, name) ? REGISTRY[name] : undefined;
+  if (!make) {
+    throw new BenchError('BAD_INPUT', `unknown weight format '${name}': use one of ${weightFormatNames().join(', ')}`);
+  }
+  if (name !== 'int4' && (options.groupSize !== undefined || options.symmetric !== undefined)) {
+    throw new BenchError(
+      'BAD_INPUT',
+      `weight format '${name}' takes no group size or symmetry (they apply to int4 only): drop --group-size`,
+    );
+  }
+  return make(options);
+}
+
+export interface LinearShape {
+  rows: number; // N
+  cols: number; // K
+  workgroupSize: number; // WG
+  lanes: number; // LANES: threads per output row (1 on software adapters, 32 on GPUs: see lanesFor)
+  rowsPerThread?: number; // ROWS, packed formats only (default 1)
+  accumulate?: boolean;
+  useOutCount?: boolean;
+}
+
+export interface LinearLaunch {
+  kernel: string;
+  constants: Record<string, number>; // every override constant the kernel needs
+  rowsPerWorkgroup: number; // for linearGrid
+}
+
+export const MAX_ROWS_PER_THREAD = 4; // the kernels' MAX_ROWS: accumulators are sized statically
+
+/** Kernel name, override constants and rows per workgroup of one linear layer in a format. */
+export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch {
+  const rowsPerThread = s.rowsPerThread ?? 1;
+  const lanesOk = Number.isInteger(Math.log2(s.lanes)) && s.lanes <= s.workgroupSize && s.workgroupSize % s.lanes === 0;
+  if (!lanesOk || !Number.isInteger(rowsPerThread) || rowsPerThread < 1 || rowsPerThread > MAX_ROWS_PER_THREAD) {
+    throw new BenchError(
+      'BAD_INPUT',
+      `linear layer: lanes ${s.lanes} must be a power of two dividing the workgroup size ${s.workgroupSize}, and rows per thread ${rowsPerThread} 1..${MAX_ROWS_PER_THREAD}`,
+    );
+  }
+  if (format.multiRow === false && (rowsPerThread !== 1 || (s.lanes > 1 && s.lanes < TOKEN_TILE))) {
+    // matmul.wgsl stores token j from lane j, so with 1 < LANES < 8 it would drop tokens LANES..7 of a tile.
+    throw new BenchError(
+      'BAD_INPUT',
+      `weight format ${format.name} needs rows per thread 1 and lanes 1 or >= ${TOKEN_TILE} (got ${rowsPerThread}, ${s.lanes})`,
+    );
+  }
+  const constants: Record<string, number> = {
+    WG: s.workgroupSize,
+    LANES: s.lanes,
+    K: s.cols,
+    N: s.rows,
+    ACCUMULATE: s.accumulate ? 1 : 0,
+    USE_OUT_COUNT: s.useOutCount ? 1 : 0,
+    ...format.constants(s.rows, s.cols),
+  };
+  if (format.multiRow !== false) constants.ROWS = rowsPerThread;
+  return { kernel: format.kernel, constants, rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread };
+}
+
+const MAX_DIM = 65535;
+export const TOKEN_TILE = 8; // the kernels' TT: tokens per workgroup, so a weight is read once per 8 tokens
+
+/** A linear layer's grid: row groups folded over x and y (x stops at 65535), token tiles on z. */
+export function linearGrid(n: number, tokens: number, rowsPerWorkgroup: number): [number, number, number] {
+  const groups = Math.ceil(n / rowsPerWorkgroup);
+  const gx = Math.min(groups, MAX_DIM);
+  return [gx, Math.ceil(groups / gx), Math.ceil(tokens / TOKEN_TILE)];
+}

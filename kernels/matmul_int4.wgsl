@@ -1,0 +1,135 @@
+// y[t, n] (+)= sum_k x[t, k] * w[n, k] with w = scale * q + min per group of 32/64/128 consecutive k: q 4-bit codes,
+// eight per u32 (k = 8 * word + i in bits 4i..4i+3), rows padded to whole vec4<u32> chunks of 32 values, so a chunk
+// lies in one group (engine/ops/quantize.ts). Symmetric groups store only the scale (codes are q + 8, min = -8 scale);
+// asymmetric ones store (scale, min) pairs. Per chunk the kernel sums x * q and x, then applies the group's scale and
+// min once: sum x*w = scale * sum x*q + min * sum x. Same contract as matmul.wgsl at about an eighth of its bytes.
+// Threads: LANES per row group read consecutive 16-byte chunks of the same rows (coalesced); each thread keeps ROWS
+// rows, so every x value it loads serves ROWS rows (decode reads x far more often than any one weight); LANES = 1
+// gives a thread whole rows with no barriers, which suits CPUs (lavapipe). Each workgroup covers up to TT tokens,
+// so a weight is read once per TT tokens. ACCUMULATE adds into y (the residual add is free).
+override WG: u32 = 128;
+override LANES: u32 = 32; // threads per row group: a power of two dividing WG
+override ROWS: u32 = 1; // output rows per thread, 1..MAX_ROWS
+override K: u32; // input features
+override N: u32; // output features
+override STRIDE: u32; // vec4<u32> chunks per packed row: ceil(K / CHUNK)
+override GROUPS: u32; // groups per row: ceil(K / group size)
+override CHUNKS_PER_GROUP: u32; // group size / CHUNK: 1, 2 or 4
+override ASYM: bool = false;
+override ACCUMULATE: bool = false;
+override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instead of counts.n_tokens
+const TT: u32 = 8u;
+const MAX_ROWS: u32 = 4u;
+const CHUNK: u32 = 32u; // values per vec4<u32>
+const XV: u32 = 8u; // vec4<f32> of x per chunk
+
+struct Counts { n_tokens: u32, n_out: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>; // [T, K]
+@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>; // [N, STRIDE]: 32 codes per vec4, k order
+@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
+@group(0) @binding(3) var<storage, read> counts: Counts;
+@group(0) @binding(4) var<storage, read> scales: array<f32>; // [N, GROUPS] or, ASYM, [N, GROUPS, 2] (scale, min)
+
+var<workgroup> partial: array<f32, WG * TT>; // [token, thread] partial sums of one row per row group
+
+// x[t, k .. k + CHUNK), zero past K: the last chunk of a row is padding there, and its products must vanish.
+fn x_chunk(t: u32, k: u32) -> array<vec4f, XV> {
+  var v: array<vec4f, XV>;
+  let i = t * K + k;
+  if (k + CHUNK <= K) {
+    for (var q = 0u; q < XV; q++) {
+      let b = i + 4u * q;
+      v[q] = vec4f(x[b], x[b + 1u], x[b + 2u], x[b + 3u]);
+    }
+  } else {
+    for (var e = 0u; e < CHUNK; e++) {
+      if (k + e < K) { v[e / 4u][e % 4u] = x[i + e]; }
+    }
+  }
+  return v;
+}
+
+// (scale, min) of the group holding chunk c of row n.
+fn scale_min(n: u32, c: u32) -> vec2f {
+  let g = n * GROUPS + c / CHUNKS_PER_GROUP;
+  if (ASYM) { return vec2f(scales[2u * g], scales[2u * g + 1u]); }
+  let s = scales[g];
+  return vec2f(s, -8.0 * s);
+}
+
+// Codes 0..3 (low) and 4..7 (high) of a word, low nibble first.
+fn codes_lo(word: u32) -> vec4f {
+  return vec4f((vec4u(word) >> vec4u(0u, 4u, 8u, 12u)) & vec4u(15u));
+}
+fn codes_hi(word: u32) -> vec4f {
+  return vec4f((vec4u(word) >> vec4u(16u, 20u, 24u, 28u)) & vec4u(15u));
+}
+
+// sum x * q over a chunk (codes, before scale and min).
+fn dot_chunk(c: vec4<u32>, xs: array<vec4f, XV>) -> f32 {
+  return dot(codes_lo(c.x), xs[0]) + dot(codes_hi(c.x), xs[1]) + dot(codes_lo(c.y), xs[2]) +
+    dot(codes_hi(c.y), xs[3]) + dot(codes_lo(c.z), xs[4]) + dot(codes_hi(c.z), xs[5]) + dot(codes_lo(c.w), xs[6]) +
+    dot(codes_hi(c.w), xs[7]);
+}
+
+fn sum_chunk(xs: array<vec4f, XV>) -> f32 {
+  return dot(xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + xs[5] + xs[6] + xs[7], vec4f(1.0));
+}
+
+fn store(t: u32, n: u32, v: f32) {
+  let o = t * N + n;
+  if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  // Row groups are folded over x and y because one dispatch dimension stops at 65535 (vocabularies are larger).
+  let lane = lid % LANES;
+  let n0 = ((wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES) * ROWS; // this thread's rows: n0 .. n0 + ROWS
+  let t0 = wid.z * TT;
+  let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
+  if (t0 >= rows) { return; }
+  let nt = min(TT, rows - t0);
+  var acc: array<f32, TT * MAX_ROWS>; // [row r, token j]
+  if (n0 < N) {
+    for (var c = lane; c < STRIDE; c += LANES) {
+      var wc: array<vec4<u32>, MAX_ROWS>;
+      var sm: array<vec2f, MAX_ROWS>;
+      for (var r = 0u; r < ROWS; r++) {
+        let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
+        wc[r] = w[n * STRIDE + c];
+        sm[r] = scale_min(n, c);
+      }
+      for (var j = 0u; j < TT; j++) {
+        if (j < nt) {
+          let xs = x_chunk(t0 + j, c * CHUNK);
+          let xsum = sum_chunk(xs);
+          for (var r = 0u; r < ROWS; r++) { acc[r * TT + j] += sm[r].x * dot_chunk(wc[r], xs) + sm[r].y * xsum; }
+        }
+      }
+    }
+  }
+  if (LANES == 1u) {
+    for (var r = 0u; r < ROWS; r++) {
+      if (n0 + r < N) {
+        for (var j = 0u; j < nt; j++) { store(t0 + j, n0 + r, acc[r * TT + j]); }
+      }
+    }
+    return;
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    for (var j = 0u; j < nt; j++) { partial[j * WG + lid] = acc[r * TT + j]; }
+    workgroupBarrier();
+    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+      if (lane < s) {
+        for (var j = 0u; j < nt; j++) { partial[j * WG + lid] += partial[j * WG + lid + s]; }
+      }
+      workgroupBarrier();
+    }
+    if (n0 + r < N) {
+      for (var j = lane; j < nt; j += LANES) { store(t0 + j, n0 + r, partial[j * WG + lid - lane]); }
+    }
+    workgroupBarrier(); // the next row overwrites partial
+  }
+}

@@ -1,0 +1,130 @@
+// Every weight format's linear-layer kernel against the CPU dequantize-then-multiply reference (f64 accumulation), on
+// fresh random inputs with poisoned outputs. Bound: f32 accumulation vs f64, relative error <= 1e-5.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  getWeightFormat,
+  type LinearShape,
+  linearGrid,
+  linearLaunch,
+  type WeightFormat,
+  type WeightFormatOptions,
+} from '../../engine/ops/weight-formats.ts';
+import { matmul } from '../../engine/reference/ops.ts';
+import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
+
+const TOL = 1e-5;
+
+const FORMATS: [string, WeightFormatOptions][] = [
+  ['f32', {}],
+  ['f16', {}],
+  ['bf16', {}],
+  ['int8', {}],
+  ['int4', { groupSize: 32, symmetric: true }],
+  ['int4', { groupSize: 32, symmetric: false }],
+  ['int4', { groupSize: 64, symmetric: true }],
+  ['int4', { groupSize: 64, symmetric: false }],
+  ['int4', { groupSize: 128, symmetric: true }],
+  ['int4', { groupSize: 128, symmetric: false }],
+];
+
+interface Case {
+  T: number;
+  K: number;
+  N: number;
+  WG: number;
+  LANES: number;
+  ROWS?: number;
+  acc?: boolean;
+  outRows?: number; // USE_OUT_COUNT with counts.n_out = outRows
+  seed: number;
+}
+
+/** Packs random weights, runs the format's kernel, and returns the result with the reference it must match. */
+async function run(format: WeightFormat, c: Case): Promise<{ got: Float32Array; want: Float64Array }> {
+  const ctx = await gpu();
+  const d = ctx.device;
+  const rows = c.outRows ?? c.T;
+  const x = randoms(c.T * c.K, c.seed);
+  // Offset weights, so asymmetric groups have a minimum that is not -max.
+  const w = randoms(c.N * c.K, c.seed + 1, 0.7).map((v, i) => v + (i % 3) * 0.1);
+  const y0 = randoms(c.T * c.N, c.seed + 2);
+  const packed = format.pack(w, c.N, c.K);
+  const shape: LinearShape = {
+    rows: c.N,
+    cols: c.K,
+    workgroupSize: c.WG,
+    lanes: c.LANES,
+    rowsPerThread: c.ROWS ?? 1,
+    accumulate: c.acc ?? false,
+    useOutCount: c.outRows !== undefined,
+  };
+  const launch = linearLaunch(format, shape);
+  const y = c.acc ? buffer(d, y0) : buffer(d, c.T * c.N);
+  const byBinding = {
+    x: buffer(d, x),
+    weights: buffer(d, packed.words),
+    y,
+    counts: counts(d, c.T, c.outRows ?? 0),
+    scales: packed.scales ? buffer(d, packed.scales) : undefined,
+  };
+  const buffers = format.bindings.map((b) => byBinding[b]!);
+  await dispatch(ctx, launch.kernel, launch.constants, buffers, linearGrid(c.N, c.T, launch.rowsPerWorkgroup));
+  const got = await readF32(ctx, y, c.T * c.N);
+  for (const b of buffers) b.destroy();
+  const want = matmul(x, format.dequantize(packed), rows, c.N, c.K);
+  if (c.acc) for (let i = 0; i < want.length; i++) want[i]! += y0[i]!;
+  return { got, want };
+}
+
+let seed = 100;
+for (const [name, options] of FORMATS) {
+  const format = getWeightFormat(name, options);
+  const multiRow = format.multiRow !== false;
+  for (const T of [1, 9]) {
+    for (const LANES of [1, 32]) {
+      for (const acc of [false, true]) {
+        // K = 172 is stories260K's hidden size; 173 leaves an odd tail in every packing. N = 37 leaves a partial
+        // workgroup; rows per thread 3 leaves a partial thread.
+        const c: Case = { T, K: acc ? 173 : 172, N: 37, WG: 64, LANES, ROWS: multiRow && T === 9 ? 3 : 1, acc, seed };
+        seed += 10;
+        test(`${format.name} T=${T} K=${c.K} LANES=${LANES} ROWS=${c.ROWS}${acc ? ' accumulate' : ''}`, async () => {
+          const { got, want } = await run(format, c);
+          assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+        });
+      }
+    }
+  }
+}
+
+// Lanes below the token tile (a lane stores several tokens), a full MAX_ROWS, a big workgroup, long rows.
+for (const name of ['f16', 'bf16', 'int8', 'int4'] as const) {
+  for (const c of [
+    { T: 9, K: 300, N: 50, WG: 128, LANES: 4, ROWS: 2, seed: 7 },
+    { T: 3, K: 1000, N: 21, WG: 256, LANES: 8, ROWS: 4, seed: 8, acc: true },
+  ] satisfies Case[]) {
+    const format = getWeightFormat(name);
+    test(`${format.name} T=${c.T} K=${c.K} N=${c.N} WG=${c.WG} LANES=${c.LANES} ROWS=${c.ROWS}`, async () => {
+      const { got, want } = await run(format, c);
+      assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+    });
+  }
+}
+
+// More row groups than one dispatch dimension allows (65535): the grid folds them over y.
+for (const name of ['f16', 'int4'] as const) {
+  test(`${name}: 70000 rows fold over the grid's y`, async () => {
+    const format = getWeightFormat(name);
+    const c: Case = { T: 2, K: 20, N: 70000, WG: 32, LANES: 32, seed: 9 };
+    assert.ok(linearGrid(c.N, c.T, 1)[1] > 1, 'the case must fold');
+    const { got, want } = await run(format, c);
+    assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+  });
+}
+
+test('int8 classifier reads only counts.n_out rows', async () => {
+  const format = getWeightFormat('int8');
+  const { got, want } = await run(format, { T: 8, K: 64, N: 50, WG: 64, LANES: 32, ROWS: 2, outRows: 3, seed: 11 });
+  assert.ok(relError(got.subarray(0, 3 * 50), want) <= TOL);
+  assert.ok(got.subarray(3 * 50).every(Number.isNaN), 'rows past n_out stay untouched');
+});
