@@ -8,7 +8,7 @@ import { registerServe } from './server/serve-command.ts';
 
 export { createDevice, type GpuContext } from './device/device.ts';
 export { BenchError } from './errors.ts';
-export { loadModel } from './model/load.ts';
+export { loadModel, loadTokenizer } from './model/load.ts';
 export { type EngineOptions, WebGpuEngine } from './runtime/engine.ts';
 export type { Engine, GenerationRequest, GenerationResult } from './runtime/types.ts';
 export type { Tokenizer } from './tokenizer/types.ts';

@@ -48,7 +48,8 @@ export function registerGenerate(program: Command): void {
 async function generate(f: GenerateFlags): Promise<void> {
   const opts = await engineOptions(f, f.tokenizer);
   const model = await loadModel(f.model, f.tokenizer ? { tokenizer: f.tokenizer } : {});
-  const promptIds = model.tokenizer.encode(f.prompt, { bos: true });
+  // The tokenizer's own BOS setting: llama2.c and SentencePiece vocabularies add one, GPT-2-style ones don't.
+  const promptIds = model.tokenizer.encode(f.prompt);
   if (promptIds.length >= model.config.maxSeqLen) {
     throw badInput(
       `the prompt is ${promptIds.length} tokens; ${model.info.name} has a context of ${model.config.maxSeqLen}`,

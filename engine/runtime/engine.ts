@@ -205,36 +205,35 @@ export class WebGpuEngine implements Engine {
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
-    this.loop().then(
-      () => {
-        this.looping = false;
-      },
-      (err: unknown) => {
-        this.looping = false;
-        // A device loss or kernel failure ends every sequence; their consumers see the error as a cancel.
-        process.stderr.write(`engine step failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        for (const seq of [...this.scheduler.running, ...this.scheduler.waiting]) this.cancel(seq);
-      },
-    );
+    this.loop().catch((err: unknown) => {
+      // A device loss or kernel failure ends every sequence; their consumers see the error as a cancel.
+      process.stderr.write(`engine step failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      for (const seq of [...this.scheduler.running, ...this.scheduler.waiting]) this.cancel(seq);
+    });
   }
 
   private async loop(): Promise<void> {
-    while (this.scheduler.hasWork && !this.closed) {
-      const chunks = this.scheduler.schedule();
-      if (chunks.length === 0) {
-        // Nothing runnable (waiting for blocks held by nobody cannot happen: admission checks capacity).
+    try {
+      while (this.scheduler.hasWork && !this.closed) {
+        const chunks = this.scheduler.schedule();
+        if (chunks.length === 0) {
+          // Nothing runnable this instant (e.g. every sequence waits for blocks a cancel is about to free).
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        const t0 = performance.now();
+        if (this.proposer) await this.draft(chunks);
+        const logits = await this.runner.step(this.buildStep(chunks));
+        this.counters.stepsTotal++;
+        this.counters.stepMsTotal += performance.now() - t0;
+        this.counters.lastBatch = chunks.length;
+        this.postprocess(chunks, logits);
+        // Let the server accept new requests between steps so they can join the running batch.
         await new Promise((r) => setImmediate(r));
-        continue;
       }
-      const t0 = performance.now();
-      if (this.proposer) await this.draft(chunks);
-      const logits = await this.runner.step(this.buildStep(chunks));
-      this.counters.stepsTotal++;
-      this.counters.stepMsTotal += performance.now() - t0;
-      this.counters.lastBatch = chunks.length;
-      this.postprocess(chunks, logits);
-      // Let the server accept new requests between steps so they can join the running batch.
-      await new Promise((r) => setImmediate(r));
+    } finally {
+      // Cleared in the same tick as the last hasWork check, so a generate() arriving now starts a new loop.
+      this.looping = false;
     }
   }
 

@@ -13,7 +13,8 @@ const MAX_PROMPT_BYTES_PER_POSITION = 64;
 export function encodeText(engine: Engine, text: string, param: string): number[] {
   const limit = engine.config.maxSeqLen * MAX_PROMPT_BYTES_PER_POSITION;
   if (Buffer.byteLength(text) > limit) throw contextError(engine, `${param} is longer than ${limit} bytes`, param);
-  return engine.tokenizer.encode(text, { bos: engine.tokenizer.bos >= 0 });
+  // The tokenizer's own BOS setting, as the model's native runtime encodes (GPT-2-style vocabularies add none).
+  return engine.tokenizer.encode(text);
 }
 
 export function checkTokenIds(engine: Engine, ids: readonly number[], param: string): number[] {
