@@ -62,13 +62,15 @@ test('values cover [-1, 1) uniformly: mean 0, variance 1/3', () => {
   assert.ok(min >= -1 && max < 1 && min < -0.999 && max > 0.999);
 });
 
-test('fillNoise fills at least 100M values per second', () => {
+test('fillNoise fills at least 100M values per second (of CPU time)', () => {
   const out = new Float32Array(20_000_000);
   let best = 0;
   for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
+    // CPU time, not wall time: the test machine is shared, and other processes' work is not ours.
+    const t0 = process.cpuUsage();
     fillNoise(r, 0.5, out);
-    best = Math.max(best, out.length / ((performance.now() - t0) / 1000));
+    const { user, system } = process.cpuUsage(t0);
+    best = Math.max(best, out.length / ((user + system) / 1e6));
   }
   assert.ok(best > 100e6, `${(best / 1e6).toFixed(0)}M values/s`);
 });
