@@ -3,11 +3,13 @@
 // (0 ok, 1 gate failed, 2 bad input, 3 runtime failure).
 import { Command, CommanderError } from 'commander';
 import { BenchError, registerEngineCommands } from '../engine/index.ts';
+import { registerHarnessCommands } from './index.ts';
 
 const program = new Command('bench')
   .description('LLM inference benchmark and load-test harness with a WebGPU reference engine')
   .exitOverride();
 registerEngineCommands(program);
+registerHarnessCommands(program);
 
 function fail(message: string, code: number): never {
   process.stderr.write(`bench: ${message}\n`);
