@@ -3,7 +3,6 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { badInput } from '../../engine/errors.ts';
 import type { MetricName } from '../metrics/names.ts';
 import type { ConfigResult, ResultsFile } from '../output/types.ts';
 import type { Gate } from '../scenario/schema.ts';
@@ -59,9 +58,10 @@ export function evaluateGates(results: ResultsFile, gates: Gate[], o: GateOption
       const cand = byName.get(g.between.candidate);
       const missing = !base ? g.between.base : !cand ? g.between.candidate : undefined;
       if (missing !== undefined) {
-        throw badInput(
-          `gate on ${metric}: no measured configuration named "${missing}"; have: ${[...byName.keys()].join(', ')}`,
-        );
+        // The loader checks the names exist; here a configuration can only be missing because it failed.
+        const line = `FAIL ${metric} [${g.between.candidate}]: configuration "${missing}" has no measurements (failed or not run)`;
+        out.push({ metric, config: g.between.candidate, against: g.between.base, pass: false, line });
+        continue;
       }
       out.push(
         compare(
@@ -159,8 +159,10 @@ function compare(
     pass = higher ? ci.lo > limit : ci.hi < limit;
     rule = `required ${higher ? '+' : '-'}${pct(need)}`;
   }
-  const bound = higher === (g.maxRegression !== undefined) ? ci.hi : ci.lo;
-  const conf = tested ? `; ${pct(1 - g.alpha)} bound ${signed(bound - 1)}` : '; point values, no samples to test';
+  // Two one-sided bounds at 1 - alpha: the gate acts only when the bound on the tested side clears the limit.
+  const conf = tested
+    ? `; ${pct(1 - 2 * g.alpha)} CI ${signed(ci.lo - 1)}..${signed(ci.hi - 1)}`
+    : '; point values, no samples to test';
   const line = `${pass ? 'PASS' : 'FAIL'} ${metric} [${config}]: ${fmt(cand.value)} vs ${fmt(base.value)} ${against} (${signed(ci.ratio - 1)}${conf}), ${rule}`;
   return { metric, config, against, pass, value: cand.value, baseValue: base.value, ratio: ci.ratio, line };
 }

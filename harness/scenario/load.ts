@@ -6,7 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { BenchError, badInput } from '../../engine/errors.ts';
 import { formatIssues } from './issues.ts';
 import { scenarioJsonSchema } from './json-schema.ts';
-import { type Origin, pathId, type SourceMap } from './locate.ts';
+import { locate, type Origin, pathId, type SourceMap } from './locate.ts';
 import { expandMatrix, type MatrixKeyError } from './matrix.ts';
 import { parseSet, type SetOverride, setAtPath } from './overrides.ts';
 import { MatrixSchema, type Scenario, ScenarioSchema } from './schema.ts';
@@ -120,7 +120,23 @@ export function loadScenarioText(text: string, file: string, sets: readonly stri
     throw invalid(file, lines);
   }
   const first = points[0] as ConfigPoint;
+  checkGateNames(first, points, src);
   return { file, dir: dirname(resolve(file)), source: text, sets: [...sets], scenario: first.scenario, points };
+}
+
+/** `between:` gates name configurations; a typo would otherwise surface only after the whole run. */
+function checkGateNames(first: ConfigPoint, points: ConfigPoint[], src: SourceMap): void {
+  const names = points.map((p) => p.name);
+  const lines: string[] = [];
+  first.scenario.gates.forEach((g, i) => {
+    for (const side of ['base', 'candidate'] as const) {
+      const name = g.between?.[side];
+      if (name === undefined || names.includes(name)) continue;
+      const at = locate(src, ['gates', i, 'between', side]);
+      lines.push(`${at}: gates.${i}.between.${side}: no configuration named "${name}"; have: ${names.join(', ')}`);
+    }
+  });
+  if (lines.length > 0) throw invalid(src.file, lines);
 }
 
 function applySet(root: Record<string, unknown>, s: SetOverride, origins: Map<string, Origin>): void {

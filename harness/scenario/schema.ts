@@ -128,12 +128,13 @@ export const GateSchema = z
   })
   .strict()
   .superRefine((g, ctx) => {
-    if ((g.maxRegression === undefined) === (g.minImprovement === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'a gate needs exactly one of maxRegression or minImprovement',
-        path: [],
-      });
+    const kinds = [g.maxRegression, g.minImprovement, g.max, g.min].filter((v) => v !== undefined).length;
+    if (kinds !== 1) {
+      const message = 'a gate needs exactly one of maxRegression, minImprovement, max, min';
+      ctx.addIssue({ code: 'custom', message, path: [] });
+    }
+    if ((g.max !== undefined || g.min !== undefined) && (g.baseline !== undefined || g.between !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'max and min are absolute bounds: no baseline or between', path: [] });
     }
     if (g.baseline !== undefined && g.between !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a gate compares to `baseline:` or `between:`, not both', path: [] });

@@ -130,6 +130,13 @@ const BAD: { name: string; text: string; sets?: string[]; expect: string[] }[] =
     expect: ['x.yaml:10:15: gates.0.metric: unknown value "tokPerS"', 'outputTokPerS'],
   },
   {
+    name: 'a between gate naming no configuration',
+    text: `${GOOD}  - { metric: ttftP50Ms, between: { base: "specDepth=0,concurrency=1", candidate: specDepth=9 }, maxRegression: 5% }\n`,
+    expect: [
+      'x.yaml:11:83: gates.1.between.candidate: no configuration named "specDepth=9"; have: specDepth=0,concurrency=1',
+    ],
+  },
+  {
     name: 'matrix key outside the sweepable sections',
     text: GOOD.replace('load.concurrency: [1, 8]', 'gates.alpha: [1, 8]'),
     expect: ['x.yaml:5:3: matrix.gates.alpha: matrix key "gates.alpha" must be a dotted path'],
