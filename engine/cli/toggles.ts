@@ -9,12 +9,17 @@ import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
 import { enumArg, intArg } from './options.ts';
 
 export const PRECISIONS = ['f32', 'f16', 'bf16'] as const;
+export const QUANTS = ['none', 'int8', 'int4'] as const;
+export const GROUP_SIZES = ['32', '64', '128'] as const;
 export const BATCH_MODES = ['none', 'static', 'continuous'] as const;
 export const WORKGROUP_SIZES = ['64', '128', '256'] as const;
 
 export interface ToggleFlags {
   adapter?: string;
   precision: (typeof PRECISIONS)[number];
+  quant: (typeof QUANTS)[number];
+  groupSize: number;
+  asymmetric?: boolean;
   workgroupSize: number;
   batch: EngineOptions['batch'];
   maxBatch: number;
@@ -33,6 +38,19 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
   return cmd
     .option('--adapter <name>', 'WebGPU adapter to use (substring of its name; default: the first discrete GPU)')
     .option('--precision <p>', `weight storage: ${PRECISIONS.join('|')}`, enumArg('--precision', PRECISIONS), 'f32')
+    .option(
+      '--quant <q>',
+      `weight quantization: ${QUANTS.join('|')} (from the weights on load)`,
+      enumArg('--quant', QUANTS),
+      'none',
+    )
+    .option(
+      '--group-size <n>',
+      `int4 group size: ${GROUP_SIZES.join('|')}`,
+      (v: string) => Number(enumArg('--group-size', GROUP_SIZES)(v)),
+      64,
+    )
+    .option('--asymmetric', 'int4: asymmetric groups (scale and minimum) instead of symmetric')
     .option(
       '--workgroup-size <n>',
       `kernel workgroup size ("threads"): ${WORKGROUP_SIZES.join('|')}`,
@@ -68,12 +86,6 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
 
 /** Engine options from validated flags; loads the draft model (with the target's tokenizer file, if one was given). */
 export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise<Partial<EngineOptions>> {
-  if (f.precision !== 'f32') {
-    throw new BenchError(
-      'UNSUPPORTED',
-      `--precision ${f.precision} is not implemented yet in this engine; use --precision f32`,
-    );
-  }
   if (f.spec === 'draft' && !f.draftModel)
     throw new BenchError('BAD_INPUT', '--spec draft needs --draft-model FILE|preset:NAME');
   const draftModel = f.spec === 'draft' ? await loadModel(f.draftModel!, tokenizer ? { tokenizer } : {}) : undefined;
@@ -84,6 +96,10 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     maxNumTokens: f.maxNumTokens,
     prefillChunk: f.prefillChunk,
     workgroupSize: f.workgroupSize,
+    precision: f.precision,
+    quant: f.quant,
+    groupSize: f.groupSize,
+    symmetric: !f.asymmetric,
     spec: f.spec,
     specDepth: f.specDepth,
     ngramSize: f.ngramSize,
@@ -96,7 +112,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
 export function togglesInEffect(f: ToggleFlags): Record<string, string | number> {
   return {
     precision: f.precision,
-    quant: 'none',
+    quant: f.quant === 'int4' ? `int4-g${f.groupSize}${f.asymmetric ? '-asym' : ''}` : f.quant,
     kvCache: 'f32',
     attention: 'naive',
     fusion: 'off',

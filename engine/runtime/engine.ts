@@ -4,6 +4,7 @@
 // batching happens.
 import type { GpuContext } from '../device/device.ts';
 import type { LoadedModel } from '../model/weights.ts';
+import { getWeightFormat } from '../ops/weight-formats.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
 import { createProposer } from '../spec/index.ts';
@@ -25,6 +26,10 @@ export interface EngineOptions {
   kvBlocks: number; // 0 = derived from maxBatch and the context, within kvBudgetBytes
   kvBudgetBytes: number;
   workgroupSize: number;
+  precision: 'f32' | 'f16' | 'bf16'; // weight storage of the linear layers
+  quant: 'none' | 'int8' | 'int4'; // overrides precision for the linear layers
+  groupSize: number; // int4 groups along K
+  symmetric: boolean; // int4: symmetric (scale) or asymmetric (scale + min)
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
   ngramSize: number; // --spec ngram: longest suffix matched
@@ -41,6 +46,10 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   kvBlocks: 0,
   kvBudgetBytes: 2 ** 31,
   workgroupSize: 128,
+  precision: 'f32',
+  quant: 'none',
+  groupSize: 64,
+  symmetric: true,
   spec: 'none',
   specDepth: 4,
   ngramSize: 3,
@@ -52,6 +61,13 @@ interface SeqState {
   decoder: TokenStreamDecoder;
   stop: StopMatcher;
   stopIds: Set<number>;
+}
+
+/** The linear layers' format from the precision and quant toggles (quant wins: it quantizes from the weights). */
+export function weightFormatOf(o: Pick<EngineOptions, 'precision' | 'quant' | 'groupSize' | 'symmetric'>) {
+  if (o.quant === 'int4') return getWeightFormat('int4', { groupSize: o.groupSize, symmetric: o.symmetric });
+  if (o.quant === 'int8') return getWeightFormat('int8');
+  return getWeightFormat(o.precision);
 }
 
 export class WebGpuEngine implements Engine {
@@ -78,6 +94,8 @@ export class WebGpuEngine implements Engine {
     specAccepted: 0,
     specSteps: 0,
     acceptedHistogram: [] as number[], // verification steps by number of drafts accepted
+    proposedHistogram: [] as number[], // verification steps by number of drafts proposed
+    specRejections: 0, // steps that rejected a draft (the rest accepted every draft)
   };
 
   private constructor(
@@ -119,6 +137,7 @@ export class WebGpuEngine implements Engine {
       kvBlockSize: o.kvBlockSize,
       numBlocks,
       workgroupSize: o.workgroupSize,
+      weightFormat: weightFormatOf(o),
     });
     const blocks = new BlockManager(numBlocks, o.kvBlockSize);
     const scheduler = new Scheduler(o.batch, blocks, {
@@ -331,6 +350,8 @@ export class WebGpuEngine implements Engine {
     c.specAccepted += accepted;
     c.specSteps++;
     c.acceptedHistogram[accepted] = (c.acceptedHistogram[accepted] ?? 0) + 1;
+    c.proposedHistogram[proposed] = (c.proposedHistogram[proposed] ?? 0) + 1;
+    if (accepted < proposed) c.specRejections++;
     seq.spec.proposed += proposed;
     seq.spec.accepted += accepted;
     seq.spec.steps++;
@@ -392,7 +413,9 @@ export class WebGpuEngine implements Engine {
               proposedTotal: c.specProposed,
               acceptedTotal: c.specAccepted,
               stepsTotal: c.specSteps,
+              rejectionsTotal: c.specRejections,
               acceptedHistogram: Array.from({ length: this.specDepth + 1 }, (_, i) => c.acceptedHistogram[i] ?? 0),
+              proposedHistogram: Array.from({ length: this.specDepth + 1 }, (_, i) => c.proposedHistogram[i] ?? 0),
             },
           }
         : {}),

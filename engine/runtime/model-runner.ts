@@ -4,8 +4,10 @@
 import type { GpuContext } from '../device/device.ts';
 import { kernelPipeline } from '../device/kernels.ts';
 import { type ModelConfig, tensorNames } from '../model/config.ts';
-import type { LoadedModel, TensorSource } from '../model/weights.ts';
-import { bindGroup, storageBuffer, upload } from './gpu-buffers.ts';
+import type { LoadedModel } from '../model/weights.ts';
+import { getWeightFormat, linearGrid, linearLaunch, type WeightFormat } from '../ops/weight-formats.ts';
+import { bindGroup, storageBuffer } from './gpu-buffers.ts';
+import { CLASSIFIER, GpuWeights } from './gpu-weights.ts';
 
 export interface RunnerOptions {
   maxTokens: number; // tokens per step (prefill chunk + decodes)
@@ -14,6 +16,7 @@ export interface RunnerOptions {
   kvBlockSize: number;
   numBlocks: number; // KV blocks in the pool
   workgroupSize: number;
+  weightFormat?: WeightFormat; // the linear layers' storage (--precision / --quant); default f32
 }
 
 /** One step's tokens: token i belongs to sequence slot slots[i] at position positions[i]. */
@@ -63,7 +66,7 @@ export class ModelRunner {
   private readonly body: Dispatch[] = [];
   private readonly head: Dispatch[] = [];
   private readonly layerEnds: number[] = [];
-  private readonly weights = new Map<string, GPUBuffer>();
+  private weights!: GpuWeights;
 
   private readonly lanes: number;
 
@@ -89,65 +92,10 @@ export class ModelRunner {
 
   static async create(ctx: GpuContext, model: LoadedModel, options: RunnerOptions): Promise<ModelRunner> {
     const r = new ModelRunner(ctx, model.config, options);
-    await r.uploadWeights(model);
+    r.weights = await GpuWeights.upload(ctx.device, model, options.weightFormat ?? getWeightFormat('f32'));
+    r.weightBytes = r.weights.bytes;
     r.buildSteps();
     return r;
-  }
-
-  private async uploadWeights(model: LoadedModel): Promise<void> {
-    const c = this.config;
-    const names: string[] = [tensorNames.embedding, tensorNames.finalNorm];
-    if (!c.tiedClassifier) names.push(tensorNames.classifier);
-    for (let l = 0; l < c.nLayers; l++) {
-      for (const f of ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'ffnNorm', 'w1', 'w2', 'w3'] as const) {
-        names.push(tensorNames[f](l));
-      }
-    }
-    for (const name of names) {
-      const src = model.tensor(name);
-      const count = src.shape.reduce((a, b) => a * b, 1);
-      const buf = storageBuffer(this.device, name, count * 4);
-      this.fill(buf, src, count);
-      this.weights.set(name, buf);
-      this.weightBytes += count * 4;
-      // Bound host memory while streaming a big model: let the queue drain every ~1 GiB.
-      if (this.weightBytes % (1 << 30) < count * 4) await this.device.queue.onSubmittedWorkDone();
-    }
-    await this.device.queue.onSubmittedWorkDone();
-  }
-
-  private fill(buf: GPUBuffer, src: TensorSource, count: number): void {
-    if (!src.noise) {
-      upload(this.device, buf, src.read());
-      return;
-    }
-    // Noise tensors are generated on the device: a 7B-shape model would otherwise stream 27 GB through the host.
-    const pipeline = kernelPipeline(this.device, 'noise', { WG: 256 });
-    const params = this.device.createBuffer({ size: 16, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST
-    const p = new DataView(new ArrayBuffer(16));
-    p.setUint32(0, src.noise.seed >>> 0, true);
-    p.setUint32(4, count, true);
-    p.setFloat32(8, src.noise.scale, true);
-    p.setUint32(12, 0, true);
-    this.device.queue.writeBuffer(params, 0, p.buffer);
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: buf } },
-          { binding: 1, resource: { buffer: params } },
-        ],
-      }),
-    );
-    const groups = ceil(count, 256);
-    const gx = Math.min(groups, MAX_DIM);
-    pass.dispatchWorkgroups(gx, ceil(groups, gx));
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
   }
 
   /** Encodes the forward pass once as a list of dispatches whose grid sizes depend only on T and R. */
@@ -174,18 +122,33 @@ export class ModelRunner {
     const scores = f32('scores', T * c.nHeads * c.maxSeqLen); // [T, nHeads, maxSeqLen]
     const xo = f32('xout', o.maxOut * c.dim); // [R, dim] final-normed rows whose logits are wanted
     const { tokens, positions, slots, outRows, counts, blockTable } = this.io;
-    const w = (name: string) => this.weights.get(name)!;
+    const w = (name: string) => this.weights.f32.get(name)!;
 
     let list = this.body;
     const add = (name: string, constants: Record<string, number>, buffers: GPUBuffer[], size: Dispatch['size']) => {
       const pipeline = kernelPipeline(d, name, { WG, ...constants });
       list.push({ pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
-    const LANES = this.lanes;
-    const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, K: number, N: number, accumulate = false) =>
-      add('matmul', { K, N, LANES, ACCUMULATE: accumulate ? 1 : 0 }, [input, w(weight), out, counts], (t) =>
-        matmulGrid(N, t, WG / LANES),
-      );
+    const format = this.weights.format;
+    const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, accumulate = false, useOutCount = false) => {
+      const lw = this.weights.linear.get(weight)!;
+      const launch = linearLaunch(format, {
+        rows: lw.rows,
+        cols: lw.cols,
+        workgroupSize: WG,
+        lanes: this.lanes,
+        accumulate,
+        useOutCount,
+      });
+      const byBinding = { x: input, weights: lw.words, y: out, counts, scales: lw.scales };
+      const buffers = format.bindings.map((b) => byBinding[b]!);
+      const pipeline = kernelPipeline(d, launch.kernel, launch.constants);
+      list.push({
+        pipeline,
+        bind: bindGroup(d, pipeline, buffers),
+        size: (t, r) => linearGrid(lw.rows, useOutCount ? r : t, launch.rowsPerWorkgroup),
+      });
+    };
     const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
       add('rmsnorm', { D: c.dim, EPS: c.normEps }, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
     const kvShape = { HEAD_DIM: c.headDim, N_HEADS: c.nHeads, N_KV_HEADS: c.nKvHeads, BLOCK: o.kvBlockSize };
@@ -197,9 +160,9 @@ export class ModelRunner {
       const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
       this.kvBytes += 2 * cacheBytes;
       norm(x, tensorNames.attnNorm(l), xb);
-      linear(xb, tensorNames.wq(l), q, c.dim, qDim);
-      linear(xb, tensorNames.wk(l), k, c.dim, kvDim);
-      linear(xb, tensorNames.wv(l), v, c.dim, kvDim);
+      linear(xb, tensorNames.wq(l), q);
+      linear(xb, tensorNames.wk(l), k);
+      linear(xb, tensorNames.wv(l), v);
       const pairs = ((c.nHeads + c.nKvHeads) * c.headDim) / 2;
       add(
         'rope_kv',
@@ -213,16 +176,16 @@ export class ModelRunner {
         [q, kCache, vCache, positions, slots, blockTable, scores, att, counts],
         (t) => [c.nHeads, t, 1],
       );
-      linear(att, tensorNames.wo(l), x, qDim, c.dim, true);
+      linear(att, tensorNames.wo(l), x, true);
       norm(x, tensorNames.ffnNorm(l), xb);
-      linear(xb, tensorNames.w1(l), gate, c.dim, c.hiddenDim);
-      linear(xb, tensorNames.w3(l), up, c.dim, c.hiddenDim);
+      linear(xb, tensorNames.w1(l), gate);
+      linear(xb, tensorNames.w3(l), up);
       add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
         const groups = ceil(t * c.hiddenDim, WG);
         const gx = Math.min(groups, MAX_DIM);
         return [gx, ceil(groups, gx), 1];
       });
-      linear(gate, tensorNames.w2(l), x, c.hiddenDim, c.dim, true);
+      linear(gate, tensorNames.w2(l), x, true);
       this.layerEnds.push(this.body.length);
     }
     list = this.head;
@@ -232,11 +195,14 @@ export class ModelRunner {
       [x, w(tensorNames.finalNorm), xo, counts, outRows],
       (_t, r) => [r, 1, 1],
     );
-    const cls = c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier;
-    add('matmul', { K: c.dim, N: c.vocabSize, LANES, USE_OUT_COUNT: 1 }, [xo, w(cls), this.logits, counts], (_t, r) =>
-      matmulGrid(c.vocabSize, r, WG / LANES),
-    );
+    // The classifier only for the rows whose logits are wanted (USE_OUT_COUNT: R rows, not T).
+    linear(xo, CLASSIFIER, this.logits, false, true);
     this.dispatchesPerStep = this.body.length + this.head.length;
+  }
+
+  /** Weight bytes one decode step reads (every matrix once in its format, norms, one embedding row). */
+  get weightReadBytes(): number {
+    return this.weights.readBytesPerToken;
   }
 
   /** Points a sequence slot at its KV blocks (called when a sequence gains or loses blocks). */
@@ -287,7 +253,7 @@ export class ModelRunner {
   }
 
   destroy(): void {
-    for (const b of this.weights.values()) b.destroy();
+    this.weights.destroy();
     for (const b of Object.values(this.io)) b.destroy();
     this.logits.destroy();
     this.staging.destroy();

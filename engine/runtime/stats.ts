@@ -21,7 +21,7 @@ export function kvBytesRead(c: ModelConfig, ctx: number, bytesPerValue = 4): num
 export function decodeStats(runner: ModelRunner, c: ModelConfig, s: RequestStats, deviceGBps: number): DecodeStats {
   // Batch-1 decode reads every weight once per token, plus the KV cache up to the current position (mean context).
   const meanCtx = s.promptTokens + s.generatedTokens / 2;
-  const bytesPerToken = runner.weightBytes + kvBytesRead(c, meanCtx);
+  const bytesPerToken = runner.weightReadBytes + kvBytesRead(c, meanCtx);
   const achievedGBps = (bytesPerToken * s.decodeTokPerS) / 1e9;
   return {
     ...s,

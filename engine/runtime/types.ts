@@ -52,7 +52,14 @@ export interface EngineMetrics {
   kvBlocksUsed: number;
   preemptionsTotal: number;
   /** Speculative decoding, when on: drafts proposed/accepted and verification steps by drafts accepted. */
-  spec?: { proposedTotal: number; acceptedTotal: number; stepsTotal: number; acceptedHistogram: number[] };
+  spec?: {
+    proposedTotal: number;
+    acceptedTotal: number;
+    stepsTotal: number; // verification passes
+    rejectionsTotal: number; // passes that rejected a draft
+    acceptedHistogram: number[]; // passes by drafts accepted (index 0..depth)
+    proposedHistogram: number[]; // passes by drafts proposed (index 0..depth)
+  };
 }
 
 /** What the server and the CLI talk to. One engine serves many concurrent sequences through its scheduler. */

@@ -3,7 +3,7 @@ import type { GpuContext } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { BlockManager } from '../runtime/block-manager.ts';
-import type { EngineOptions } from '../runtime/engine.ts';
+import { type EngineOptions, weightFormatOf } from '../runtime/engine.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { ModelDrafter } from './drafter.ts';
 import { NgramProposer } from './ngram.ts';
@@ -38,6 +38,7 @@ const FACTORIES: Record<SpecMethod, Factory> = {
       kvBlockSize: o.kvBlockSize,
       numBlocks: o.maxBatch * perSeq,
       workgroupSize: o.workgroupSize,
+      weightFormat: weightFormatOf(o),
     });
     return new ModelDrafter({
       runner,
