@@ -10,8 +10,12 @@ const onOff = z.union([z.enum(['on', 'off']), z.boolean().transform((b) => (b ? 
 
 export const engineToggleShape = {
   precision: z.enum(['f32', 'f16', 'bf16']).optional(),
-  quant: z.enum(['none', 'int8', 'int4', 'q8_0', 'q4_0']).optional(),
-  quantGroupSize: z.union([z.literal(32), z.literal(64), z.literal(128)]).optional(),
+  quant: z.enum(['none', 'int8', 'int4']).optional(),
+  groupSize: z
+    .union([z.literal(32), z.literal(64), z.literal(128)])
+    .optional()
+    .describe('int4 group size'),
+  asymmetric: z.boolean().optional().describe('int4: asymmetric groups'),
   kvCache: z.enum(['f32', 'f16', 'int8']).optional(),
   attention: z.enum(['naive', 'flash']).optional(),
   fusion: onOff.optional(),
@@ -22,8 +26,10 @@ export const engineToggleShape = {
   maxNumTokens: positiveInt.optional(),
   prefillChunk: positiveInt.optional(),
   spec: z.enum(['none', 'draft', 'ngram', 'layerskip']).optional(),
-  specDepth: z.number().int().min(0).optional(),
+  specDepth: z.number().int().min(0).optional().describe('tokens proposed per step; 0 means no speculation'),
   draftModel: z.string().min(1).optional(),
+  ngramSize: positiveInt.optional().describe('spec ngram: longest suffix looked up'),
+  exitLayer: positiveInt.optional().describe('spec layerskip: layers the drafter runs'),
 } as const;
 
 export type ToggleName = keyof typeof engineToggleShape;
@@ -34,12 +40,22 @@ export function toFlag(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** The argv for `bench serve` that selects these toggles (unset toggles are left to the engine's defaults). */
-export function toggleArgs(toggles: Partial<Record<ToggleName, string | number | undefined>>): string[] {
+/**
+ * The argv for `bench serve` that selects these toggles (unset toggles are left to the engine's defaults).
+ * Boolean toggles are bare flags. `specDepth: 0` (a sweep's "no speculation" point) becomes `--spec none`.
+ */
+export function toggleArgs(toggles: Partial<Record<ToggleName, string | number | boolean | undefined>>): string[] {
+  const t = { ...toggles };
+  if (t.specDepth === 0) {
+    t.spec = 'none';
+    t.specDepth = undefined;
+  }
   const args: string[] = [];
   for (const name of TOGGLE_NAMES) {
-    const v = toggles[name];
-    if (v !== undefined) args.push(toFlag(name), String(v));
+    const v = t[name];
+    if (v === undefined || v === false) continue;
+    if (v === true) args.push(toFlag(name));
+    else args.push(toFlag(name), String(v));
   }
   return args;
 }
