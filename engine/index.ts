@@ -1,6 +1,7 @@
 // Public surface of the engine (DESIGN.md rule 12): the harness and the CLI import only from here.
 import type { Command } from 'commander';
 import { registerConvert } from './cli/convert.ts';
+import { registerEval } from './cli/eval.ts';
 import { registerGenerate } from './cli/generate.ts';
 import { registerInfo } from './cli/info.ts';
 import { registerTokenize } from './cli/tokenize.ts';
@@ -16,6 +17,7 @@ export type { Tokenizer } from './tokenizer/types.ts';
 export function registerEngineCommands(program: Command): void {
   registerInfo(program);
   registerGenerate(program);
+  registerEval(program);
   registerServe(program);
   registerTokenize(program);
   registerConvert(program);
