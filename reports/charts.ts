@@ -96,6 +96,7 @@ function sweepLines(
   title: string,
   xTitle: string,
   y: (c: ConfigResult) => number | undefined,
+  yTitle = 'output tok/s',
 ): ChartSpec | undefined {
   const points = runs.flatMap((run) =>
     measured(run.results)
@@ -109,7 +110,7 @@ function sweepLines(
       .filter(([k]) => k !== key)
       .map(([k, v]) => `${k.split('.').pop()}=${String(v)}`)
       .join(',');
-    const label = prefix(p.run, rest || title.split(' vs ')[0] || 'series');
+    const label = prefix(p.run, rest || yTitle);
     const arr = groups.get(label) ?? [];
     arr.push({ x: p.x, y: y(p.c) ?? null });
     groups.set(label, arr);
@@ -120,7 +121,7 @@ function sweepLines(
     borderColor: color(i),
     backgroundColor: color(i),
   }));
-  return chart(id, title, 'line', { datasets }, axes(xTitle, 'output tok/s', { type: 'linear' }));
+  return chart(id, title, 'line', { datasets }, axes(xTitle, yTitle, { type: 'linear' }));
 }
 
 /** Cumulative distributions read well even with few samples (a histogram of 16 requests is mostly noise). */
