@@ -8,7 +8,8 @@ import { getWeightFormat } from '../ops/weight-formats.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
 import { createProposer } from '../spec/index.ts';
-import type { Proposer, SpecMethod } from '../spec/types.ts';
+import { Speculator } from '../spec/speculator.ts';
+import type { SpecMethod } from '../spec/types.ts';
 import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
@@ -77,8 +78,7 @@ export class WebGpuEngine implements Engine {
   readonly runner: ModelRunner;
   readonly scheduler: Scheduler;
   readonly blocks: BlockManager;
-  readonly proposer: Proposer | undefined;
-  readonly specDepth: number;
+  readonly spec: Speculator | undefined;
   private nextId = 0;
   private looping = false;
   private closed = false;
@@ -90,12 +90,6 @@ export class WebGpuEngine implements Engine {
     stepsTotal: 0,
     stepMsTotal: 0,
     lastBatch: 0,
-    specProposed: 0,
-    specAccepted: 0,
-    specSteps: 0,
-    acceptedHistogram: [] as number[], // verification steps by number of drafts accepted
-    proposedHistogram: [] as number[], // verification steps by number of drafts proposed
-    specRejections: 0, // steps that rejected a draft (the rest accepted every draft)
   };
 
   private constructor(
@@ -103,8 +97,7 @@ export class WebGpuEngine implements Engine {
     runner: ModelRunner,
     blocks: BlockManager,
     scheduler: Scheduler,
-    proposer: Proposer | undefined,
-    specDepth: number,
+    spec: Speculator | undefined,
   ) {
     this.config = model.config;
     this.info = model.info;
@@ -112,8 +105,7 @@ export class WebGpuEngine implements Engine {
     this.runner = runner;
     this.blocks = blocks;
     this.scheduler = scheduler;
-    this.proposer = proposer;
-    this.specDepth = specDepth;
+    this.spec = spec;
   }
 
   static async create(ctx: GpuContext, model: LoadedModel, opts: Partial<EngineOptions> = {}): Promise<WebGpuEngine> {
@@ -147,7 +139,8 @@ export class WebGpuEngine implements Engine {
       lookahead: depth,
     });
     const proposer = await createProposer(ctx, model, runner, { ...o, maxBatch, maxNumTokens });
-    return new WebGpuEngine(model, runner, blocks, scheduler, proposer, depth);
+    const spec = proposer ? new Speculator(proposer, depth, c.maxSeqLen) : undefined;
+    return new WebGpuEngine(model, runner, blocks, scheduler, spec);
   }
 
   async *generate(req: GenerationRequest, signal?: AbortSignal): AsyncGenerator<GenerationEvent, GenerationResult> {
@@ -208,7 +201,7 @@ export class WebGpuEngine implements Engine {
         prefillMs: t.firstToken > 0 ? t.firstToken - t.scheduled : 0,
         decodeMs,
         decodeTokPerS: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
-        ...(this.proposer ? { spec: { ...seq.spec } } : {}),
+        ...(this.spec ? { spec: { ...seq.spec } } : {}),
       },
     };
   }
@@ -241,7 +234,7 @@ export class WebGpuEngine implements Engine {
           continue;
         }
         const t0 = performance.now();
-        if (this.proposer) await this.draft(chunks);
+        if (this.spec) await this.spec.attach(chunks);
         const logits = await this.runner.step(this.buildStep(chunks));
         this.counters.stepsTotal++;
         this.counters.stepMsTotal += performance.now() - t0;
@@ -253,28 +246,6 @@ export class WebGpuEngine implements Engine {
     } finally {
       // Cleared in the same tick as the last hasWork check, so a generate() arriving now starts a new loop.
       this.looping = false;
-    }
-  }
-
-  /** Attaches drafts to the decodes of this step. */
-  private async draft(chunks: Chunk[]): Promise<void> {
-    const decodes = chunks.filter((c) => c.sample && c.count === 1 && c.seq.uncomputed === 1);
-    if (decodes.length === 0) return;
-    const proposals = await this.proposer!.propose(
-      decodes.map((c) => c.seq),
-      this.specDepth,
-    );
-    for (const [i, c] of decodes.entries()) {
-      const p = proposals[i]!;
-      // Drafts past the context or the request's token budget could never be kept.
-      const room = Math.min(this.config.maxSeqLen - c.seq.tokens.length, c.seq.req.maxTokens - c.seq.generated - 1);
-      if (p.tokens.length > room) {
-        p.tokens.length = Math.max(0, room);
-        if (p.probs) p.probs.length = p.tokens.length;
-      }
-      if (p.tokens.length === 0) continue;
-      c.draft = p;
-      c.count = 1 + p.tokens.length;
     }
   }
 
@@ -324,9 +295,9 @@ export class WebGpuEngine implements Engine {
       const v = verify(c.draft, rows, seq.sampling, () => st.sampler.rng.random());
       // KV is valid for the last token and the accepted drafts; the target's new token is not in the cache yet.
       seq.computed = c.start + 1 + v.accepted;
-      this.recordSpec(seq, c.draft.tokens.length, v.accepted);
+      this.spec!.record(seq, c.draft.tokens.length, v.accepted);
       this.emitTokens(seq, st, v.tokens);
-      this.proposer!.rollback(seq);
+      this.spec!.proposer.rollback(seq);
       if (seq.status === 'running') {
         this.blocks.shrink(seq.blocks, seq.tokens.length);
         seq.uploadedBlocks = Math.min(seq.uploadedBlocks, seq.blocks.length);
@@ -342,19 +313,6 @@ export class WebGpuEngine implements Engine {
       this.counters.generatedTokensTotal++;
       this.afterToken(seq, st, token);
     }
-  }
-
-  private recordSpec(seq: Sequence, proposed: number, accepted: number): void {
-    const c = this.counters;
-    c.specProposed += proposed;
-    c.specAccepted += accepted;
-    c.specSteps++;
-    c.acceptedHistogram[accepted] = (c.acceptedHistogram[accepted] ?? 0) + 1;
-    c.proposedHistogram[proposed] = (c.proposedHistogram[proposed] ?? 0) + 1;
-    if (accepted < proposed) c.specRejections++;
-    seq.spec.proposed += proposed;
-    seq.spec.accepted += accepted;
-    seq.spec.steps++;
   }
 
   private afterToken(seq: Sequence, st: SeqState, token: number): void {
@@ -389,7 +347,7 @@ export class WebGpuEngine implements Engine {
 
   private finishSeq(seq: Sequence): void {
     this.scheduler.finish(seq);
-    this.proposer?.release(seq);
+    this.spec?.proposer.release(seq);
   }
 
   metrics(): EngineMetrics {
@@ -407,18 +365,7 @@ export class WebGpuEngine implements Engine {
       kvBlocksTotal: this.blocks.numBlocks,
       kvBlocksUsed: this.blocks.usedBlocks,
       preemptionsTotal: s.preemptions,
-      ...(this.proposer
-        ? {
-            spec: {
-              proposedTotal: c.specProposed,
-              acceptedTotal: c.specAccepted,
-              stepsTotal: c.specSteps,
-              rejectionsTotal: c.specRejections,
-              acceptedHistogram: Array.from({ length: this.specDepth + 1 }, (_, i) => c.acceptedHistogram[i] ?? 0),
-              proposedHistogram: Array.from({ length: this.specDepth + 1 }, (_, i) => c.proposedHistogram[i] ?? 0),
-            },
-          }
-        : {}),
+      ...(this.spec ? { spec: this.spec.metrics() } : {}),
     };
   }
 
