@@ -46,12 +46,19 @@ export async function generateLoad(spec: LoadSpec, job: Job, signals: LoadSignal
   const t0 = spec.startAt ?? performance.now();
   const deadline = spec.durationMs === undefined ? Number.POSITIVE_INFINITY : t0 + spec.durationMs;
   const total = spec.total ?? Number.POSITIVE_INFINITY;
-  const issued =
-    spec.mode === 'closed'
-      ? await closed(spec, run, signal, t0, deadline, total)
-      : await open(spec, run, signal, t0, deadline, total);
-  return { t0, issued };
+  const mode = MODES[spec.mode];
+  if (!mode) throw new Error(`unknown load mode "${spec.mode}"; known: ${Object.keys(MODES).join(', ')}`);
+  return { t0, issued: await mode(spec, run, signal, t0, deadline, total) };
 }
+
+type Mode = (
+  spec: LoadSpec,
+  job: Job,
+  signal: AbortSignal,
+  t0: number,
+  deadline: number,
+  total: number,
+) => Promise<number>;
 
 async function closed(spec: LoadSpec, job: Job, signal: AbortSignal, t0: number, deadline: number, total: number) {
   let next = 0;
@@ -100,6 +107,9 @@ async function open(spec: LoadSpec, job: Job, signal: AbortSignal, t0: number, d
   while (inFlight.size > 0) await Promise.all([...inFlight]);
   return i - queued.length;
 }
+
+/** Load modes keyed by name (the scenario schema admits only these; autocannon mode lives in autocannon.ts). */
+const MODES: Record<LoadSpec['mode'], Mode> = { closed, open };
 
 /** Offsets (ms from start) of successive arrivals; the first request goes at once. */
 export function arrivals(rate: number, kind: 'constant' | 'poisson' | 'gamma', burstiness: number, seed: number) {

@@ -113,8 +113,9 @@ export async function runConfig(point: ConfigPoint, target: StartedTarget, o: Co
     repeats,
     requests: records,
   };
-  if (died) result.failure = died;
-  else if (o.abort?.aborted) result.failure = 'interrupted';
+  // Ctrl-C also reaches the server (same process group), so a server that exits then was interrupted, not dead.
+  if (o.abort?.aborted) result.failure = 'interrupted';
+  else if (died) result.failure = died;
   if (raw) result.raw = { autocannon: raw };
   if (before && after) {
     const delta = metricsDelta(before, after);
