@@ -76,7 +76,8 @@ function checkAgainstTruth({ c, truth, heads }: Run, label: string) {
   const truthItl: number[] = [];
   const serverTtft: number[] = [];
   for (const r of measured) {
-    const t = truth.find((e) => e.head === heads[r.i]) as TruthEntry;
+    // The last match: a retried attempt sends the same prompts to the same server again.
+    const t = truth.filter((e) => e.head === heads[r.i]).pop() as TruthEntry;
     assert.ok(t, `${label}: request ${r.i} not seen by the server`);
     const scheduledHr = mono0 + r.scheduledMs;
     ttftErr.push(Math.abs((r.ttftMs as number) - ((t.writesHr[0] as number) - scheduledHr)));
@@ -163,7 +164,7 @@ report: { formats: [] }
         const source = requestSource(loaded.scenario.workload, approximateTokenizer(), '.');
         // True latency: from the request's scheduled time (10i ms, constant arrivals) to the server's last write.
         const trueLatency = c.requests.map((r) => {
-          const t = truth.find((e) => e.head === source(r.i).prompt.slice(0, 16)) as TruthEntry;
+          const t = truth.filter((e) => e.head === source(r.i).prompt.slice(0, 16)).pop() as TruthEntry;
           return t.endHr - (mono0 + r.scheduledMs);
         });
         const where = clientCap ? 'client queue' : 'server queue';
