@@ -10,7 +10,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { Pool } from 'undici';
+import { Connections } from '../harness/clients/connections.ts';
+import { dispatchRequest } from '../harness/clients/dispatch.ts';
+import { RequestTracker } from '../harness/clients/tracker.ts';
 import { generateLoad } from '../harness/load/generator.ts';
 import { newHistogram, recordMs } from '../harness/metrics/histogram.ts';
 import { runScenario } from '../harness/run/run.ts';
@@ -76,22 +78,24 @@ async function autocannonRate(url: string, connections: number, seconds: number)
   return r.requests.total / r.duration;
 }
 
-/** The harness's closed loop with a plain GET per request, recording latency like a real run does. */
+/** The harness's closed loop and HTTP core (dispatchRequest) with a plain GET per request, recording latency. */
 async function harnessRate(url: string, connections: number, seconds: number): Promise<number> {
-  const pool = new Pool(url, { connections, pipelining: 1 });
+  const pool = new Connections(url, connections);
   const h = newHistogram();
+  const tracker = new RequestTracker();
+  const call = { path: '/ping', method: 'GET' as const, headers: {} };
   let ok = 0;
   const t0 = performance.now();
   await generateLoad(
     { mode: 'closed', concurrency: connections, durationMs: seconds * 1000 },
-    async (_i, scheduledAt) => {
-      const res = await pool.request({ path: '/ping', method: 'GET' });
-      await res.body.text();
-      recordMs(h, performance.now() - scheduledAt);
-      if (res.statusCode === 200) ok++;
+    async (_i, scheduledAt, signal) => {
+      const r = await dispatchRequest(pool, call, undefined, tracker, 10_000, signal);
+      recordMs(h, r.endAt - scheduledAt);
+      if (r.status === 200 && !r.error) ok++;
     },
   );
   const elapsed = (performance.now() - t0) / 1000;
+  tracker.close();
   await pool.close();
   return ok / elapsed;
 }

@@ -2,9 +2,10 @@
 // Tokens per chunk come, in order of preference, from per-chunk usage (vLLM's continuous_usage_stats), from
 // `token_ids` on the choice, from logprobs tokens; failing those each text chunk counts as one token and the
 // final usage.completion_tokens is apportioned over the chunks by text length (marked inexact).
-import { Pool } from 'undici';
 import type { RequestSpec } from '../workload/prompts.ts';
+import { Connections } from './connections.ts';
 import { MalformedStream, type SseDialect, streamSse } from './sse.ts';
+import { RequestTracker } from './tracker.ts';
 import type { ClientOptions, StreamClient, StreamOutcome } from './types.ts';
 
 interface Choice {
@@ -122,23 +123,23 @@ export function apportion(out: StreamOutcome, textLens: number[], total: number)
 }
 
 export function openaiClient(opts: ClientOptions): StreamClient {
-  const pool = new Pool(opts.baseUrl, {
-    connections: opts.connections,
-    pipelining: 1,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+  const tracker = new RequestTracker();
+  const conns = new Connections(new URL(opts.baseUrl).origin, opts.connections);
   const headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers };
   const path = `${new URL(opts.baseUrl).pathname.replace(/\/$/, '')}/v1/completions`;
   return {
     send: (req, signal) =>
       streamSse(
-        pool,
+        conns,
         { path, headers, body: JSON.stringify(openaiBody(req, opts.model)) },
         dialect(),
+        tracker,
         opts.timeoutMs,
         signal,
       ),
-    close: () => pool.close(),
+    close: async () => {
+      tracker.close();
+      await conns.close();
+    },
   };
 }
