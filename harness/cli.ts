@@ -3,13 +3,15 @@
 // (0 ok, 1 gate failed, 2 bad input, 3 runtime failure).
 import { Command, CommanderError } from 'commander';
 import { BenchError, registerEngineCommands } from '../engine/index.ts';
-import { registerHarnessCommands } from './index.ts';
 
 const program = new Command('bench')
   .description('LLM inference benchmark and load-test harness with a WebGPU reference engine')
   .exitOverride();
 registerEngineCommands(program);
-registerHarnessCommands(program);
+// Engine verbs never load the harness and report stack (chart rendering pulls a native canvas): `bench serve`
+// starts faster, and a GPU machine needs only the engine's dependencies.
+const ENGINE_VERBS = new Set(['info', 'generate', 'eval', 'serve', 'tokenize', 'detokenize', 'convert']);
+if (!ENGINE_VERBS.has(process.argv[2] ?? '')) (await import('./index.ts')).registerHarnessCommands(program);
 
 function fail(message: string, code: number): never {
   process.stderr.write(`bench: ${message}\n`);
