@@ -3,7 +3,9 @@
 // (median) of that schedule. And under an open-loop rate the server cannot sustain, tail latency must be the
 // coordinated-omission-correct one, whether the queue builds in the server or in the client.
 import assert from 'node:assert/strict';
-import { loadavg } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
 import { quantile } from 'simple-statistics';
 import type { ConfigResult } from '../../harness/output/types.ts';
@@ -14,6 +16,7 @@ import { approximateTokenizer } from '../../harness/workload/tokenizer.ts';
 import type { FakeOptions, TruthEntry } from './fixtures/fake-server.ts';
 import { type ChildFake, spawnFake } from './fixtures/spawn-fake.ts';
 
+const TMP = mkdtempSync(join(tmpdir(), 'bench-accuracy-'));
 const OUT = 24;
 const SCHEDULE: FakeOptions = {
   ttftMs: 40,
@@ -54,7 +57,7 @@ load: { mode: closed, concurrency: 2, requests: 12, warmup: 2${extra} }
 report: { formats: [] }
 `;
   const loaded = loadScenarioText(yaml, 'accuracy.yaml');
-  const out = await runScenario(loaded, { outDir: '.test-out/accuracy', keepChunks: true });
+  const out = await runScenario(loaded, { outDir: join(TMP, 'accuracy'), keepChunks: true });
   const c = out.results.configs[0] as ConfigResult;
   assert.equal(c.status, 'ok');
   assert.equal(c.summary.requests.completed, 12);
@@ -157,7 +160,7 @@ load: { mode: open, rate: 100, arrival: constant, requests: 60${clientCap} }
 report: { formats: [] }
 `;
         const loaded = loadScenarioText(yaml, 'co.yaml');
-        const out = await runScenario(loaded, { outDir: '.test-out/co' });
+        const out = await runScenario(loaded, { outDir: join(TMP, 'co') });
         const c = out.results.configs[0] as ConfigResult;
         const truth = JSON.parse(await (await fetch(`${server.url}/truth`)).text()) as TruthEntry[];
         const mono0 = c.repeats[0]?.monotonicStartMs as number;
