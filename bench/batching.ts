@@ -28,7 +28,10 @@ async function startServer(mode: string): Promise<{ url: string; child: ChildPro
   const child = spawn(
     process.execPath,
     ['bin/bench.js', 'serve', '--model', MODEL, '--port', '0', '--batch', mode, '--max-batch', '32'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } },
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    },
   );
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
@@ -90,7 +93,11 @@ for (const mode of MODES) {
   try {
     const info = (await (await fetch(`${url}/info`)).json()) as { adapter?: string };
     adapter = info.adapter ?? adapter;
-    await closedLoop(url, 4, lens.slice(0, 4).map(() => 16)); // warm-up: compile pipelines, touch buffers
+    await closedLoop(
+      url,
+      4,
+      lens.slice(0, 4).map(() => 16),
+    ); // warm-up: compile pipelines, touch buffers
     results[mode] = {};
     for (const c of CONCURRENCY) {
       results[mode][c] = await closedLoop(url, c, lens);
@@ -109,7 +116,9 @@ console.log('| --- | --- | --- | --- | --- |');
 for (const mode of MODES) {
   for (const c of CONCURRENCY) {
     const r = results[mode]![c]!;
-    console.log(`| ${mode} | ${c} | ${r.tokPerS.toFixed(1)} | ${(r.p50 / 1000).toFixed(2)} | ${(r.p99 / 1000).toFixed(2)} |`);
+    console.log(
+      `| ${mode} | ${c} | ${r.tokPerS.toFixed(1)} | ${(r.p50 / 1000).toFixed(2)} | ${(r.p99 / 1000).toFixed(2)} |`,
+    );
   }
 }
 const at = (m: string) => results[m]![32]!.tokPerS;

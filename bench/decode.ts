@@ -77,7 +77,19 @@ console.log(
   `adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; copy bandwidth ${probe.copyGBps.toFixed(1)} GB/s (reads + writes)`,
 );
 console.log(`batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of 3\n`);
-const head = ['model', 'weights', 'tok/s', 'runs', 'MB/token', 'GB/s', 'MBU', 'GPU mem GiB', 'prefill ms', 'dispatches/step', 'load s'];
+const head = [
+  'model',
+  'weights',
+  'tok/s',
+  'runs',
+  'MB/token',
+  'GB/s',
+  'MBU',
+  'GPU mem GiB',
+  'prefill ms',
+  'dispatches/step',
+  'load s',
+];
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 process.exit(0);

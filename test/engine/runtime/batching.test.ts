@@ -23,7 +23,9 @@ async function run(engine: WebGpuEngine, req: GenerationRequest): Promise<Genera
 
 function requests(model: LoadedModel): GenerationRequest[] {
   return Array.from({ length: 32 }, (_, i) => ({
-    promptIds: model.tokenizer.encode(WORDS.slice(0, 1 + (i % WORDS.length)).join(' ') + (i >= 14 ? ` ${i}` : ''), { bos: true }),
+    promptIds: model.tokenizer.encode(WORDS.slice(0, 1 + (i % WORDS.length)).join(' ') + (i >= 14 ? ` ${i}` : ''), {
+      bos: true,
+    }),
     maxTokens: 8 + ((i * 13) % 40),
     sampling: GREEDY,
     ignoreEos: true,
@@ -37,7 +39,11 @@ async function check(model: LoadedModel) {
   for (const r of reqs) alone.push((await run(single, r)).tokenIds);
   await single.close();
   for (const batch of ['none', 'static', 'continuous'] as const) {
-    const engine = await WebGpuEngine.create(await gpu(), model, { batch, maxBatch: 32, prefillChunk: batch === 'continuous' ? 16 : 0 });
+    const engine = await WebGpuEngine.create(await gpu(), model, {
+      batch,
+      maxBatch: 32,
+      prefillChunk: batch === 'continuous' ? 16 : 0,
+    });
     const results = await Promise.all(reqs.map((r) => run(engine, r)));
     for (const [i, r] of results.entries()) assert.deepEqual(r.tokenIds, alone[i], `${batch}: request ${i}`);
     assert.equal(engine.metrics().kvBlocksUsed, 0);
@@ -49,10 +55,8 @@ test('32 concurrent requests: every batch mode equals each prompt alone (preset:
   await check(await loadModel('preset:tiny', {}));
 });
 
-test(
-  '32 concurrent requests: every batch mode equals each prompt alone (stories260K)',
-  { skip: !existsSync(SHARED) && `${SHARED} not found` },
-  async () => {
-    await check(await loadModel(`${SHARED}/stories260K.bin`, { tokenizer: `${SHARED}/tok512.bin` }));
-  },
-);
+test('32 concurrent requests: every batch mode equals each prompt alone (stories260K)', {
+  skip: !existsSync(SHARED) && `${SHARED} not found`,
+}, async () => {
+  await check(await loadModel(`${SHARED}/stories260K.bin`, { tokenizer: `${SHARED}/tok512.bin` }));
+});

@@ -48,7 +48,10 @@ test('rejection sampling with a model draft emits the target distribution; witho
   const rng = new Pcg32(9n);
   const drawQ = () => {
     let u = rng.random();
-    for (let i = 0; i < V; i++) if ((u -= q[i]!) < 0) return i;
+    for (let i = 0; i < V; i++) {
+      u -= q[i]!;
+      if (u < 0) return i;
+    }
     return V - 1;
   };
   const good = firstTokenCounts(q, drawQ, true);
