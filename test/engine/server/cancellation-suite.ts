@@ -107,7 +107,10 @@ export async function cancellationSuite(
     assert.equal(await gauge(srv.url, 'bench_engine_requests_running'), 0);
     assert.equal(await gauge(srv.url, 'bench_engine_requests_waiting'), 0);
     const cancelled = (await metric(srv.url, 'bench_server_cancelled_total')).get('{reason="client"}') ?? 0;
-    assert.equal(await gauge(srv.url, 'bench_server_completed_total'), 0, 'an abandoned request ran to its end');
+    // A chat request can legitimately finish first: the plain chat template stops on "\nuser:", which a synthetic
+    // model emits now and then. A server that failed to cancel would instead finish nearly all of them.
+    const completed = await gauge(srv.url, 'bench_server_completed_total');
+    assert.ok(completed <= 0.005 * (warmup + n), `${completed} abandoned requests ran to their end`);
     // A non-streaming client may give up before its request was even admitted: nothing to cancel then.
     assert.ok(
       cancelled >= 0.95 * (warmup + n),

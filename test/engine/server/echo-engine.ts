@@ -25,7 +25,7 @@ export class ByteTokenizer implements Tokenizer {
   readonly eos = 2;
   encode(text: string, options?: { bos?: boolean }): number[] {
     const ids = [...Buffer.from(text, 'utf8')].map((b) => b + BYTE0);
-    return options?.bos ? [this.bos, ...ids] : ids;
+    return options?.bos === false ? ids : [this.bos, ...ids]; // like the engine's tokenizers: BOS unless told not to
   }
   tokenBytes(id: number): Uint8Array {
     if (id >= BYTE0) return Uint8Array.of(id - BYTE0);
