@@ -69,10 +69,12 @@ export class ModelRunner {
   private weights!: GpuWeights;
 
   private readonly lanes: number;
+  private readonly software: boolean;
 
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
     this.lanes = lanesFor(ctx.isSoftware, options.workgroupSize);
+    this.software = ctx.isSoftware;
     this.config = config;
     this.options = options;
     this.maxBlocksPerSeq = ceil(config.maxSeqLen, options.kvBlockSize);
@@ -172,7 +174,9 @@ export class ModelRunner {
       );
       add(
         'attention',
-        { ...kvShape, MAX_BLOCKS: this.maxBlocksPerSeq, MAX_CTX: c.maxSeqLen },
+        // On a CPU every invocation of a workgroup runs, busy or not, at each barrier: a narrow workgroup per
+        // (token, head) wastes far less there. GPUs keep the toggle's size.
+        { ...kvShape, MAX_BLOCKS: this.maxBlocksPerSeq, MAX_CTX: c.maxSeqLen, ...(this.software ? { WG: 16 } : {}) },
         [q, kCache, vCache, positions, slots, blockTable, scores, att, counts],
         (t) => [c.nHeads, t, 1],
       );

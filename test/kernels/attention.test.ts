@@ -62,6 +62,7 @@ for (const [WG, H, KVH, HD] of [
   [64, 4, 4, 16], // multi-head
   [128, 8, 2, 8], // grouped-query
   [64, 4, 1, 32], // multi-query
+  [16, 8, 4, 16], // the narrow workgroup software adapters get
 ] as const) {
   test(`attention over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
     const ctx = await gpu();
