@@ -11,7 +11,7 @@ import type { Tokenizer } from '../../../engine/tokenizer/types.ts';
 import { ByteTokenizer } from './echo-engine.ts';
 
 const bytes = new ByteTokenizer();
-const enc = (s: string): number[] => bytes.encode(s);
+const enc = (s: string): number[] => bytes.encode(s, { bos: false });
 const BOS = 1;
 const EOS = 2;
 
