@@ -11,13 +11,14 @@ export DEBIAN_FRONTEND=noninteractive
 need_apt=0
 # Dawn needs Mesa >= 23 for lavapipe; bookworm ships 22.3.6, so take bookworm-backports' Mesa there.
 mesa_version() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true; }
-have_gpu_icd() { ls /usr/share/vulkan/icd.d/ 2>/dev/null | grep -qv -e lvp -e intel_hasvk -e radeon -e virtio -e nouveau -e asahi -e freedreno -e broadcom -e panfrost -e powervr -e gfxstream; }
+# A vendor driver that is not Mesa (NVIDIA's) brings its own ICD; Intel/AMD/CPU drivers all come from Mesa itself.
+have_vendor_icd() { ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ /usr/local/nvidia/share/vulkan/icd.d/ 2>/dev/null | grep -q nvidia; }
 
 if command -v apt-get >/dev/null 2>&1; then
   . /etc/os-release
   pkgs=()
   v=$(mesa_version)
-  if ! have_gpu_icd && { [ -z "$v" ] || dpkg --compare-versions "$v" lt 23; }; then
+  if ! have_vendor_icd && { [ -z "$v" ] || dpkg --compare-versions "$v" lt 23; }; then
     if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
       src=/etc/apt/sources.list.d/bookworm-backports.sources
       if [ ! -f "$src" ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
