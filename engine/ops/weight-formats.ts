@@ -11,9 +11,10 @@
 // why each format's bits sit where they do.
 //
 // Kernel interface (all formats): override constants WG, LANES (threads per row, a power of two dividing WG), K, N,
-// ACCUMULATE, USE_OUT_COUNT as in kernels/matmul.wgsl, plus ROWS (rows per thread, 1..4; packed formats only) and
-// the format's own constants(); bindings 0: x f32 [T, K], 1: weights, 2: y f32 [T, N], 3: Counts, 4: scales (int8,
-// int4). Grid: linearGrid(N, tokens, rowsPerWorkgroup) with rowsPerWorkgroup = WG / LANES * ROWS.
+// ACCUMULATE, USE_OUT_COUNT as in kernels/matmul.wgsl; packed formats add ROWS (rows per thread), UNROLL (chunks
+// whose loads a thread issues together), XS (x floats staged per slice) and the format's own constants(). Bindings
+// 0: x f32 [T, K], 1: weights, 2: y f32 [T, N], 3: Counts, 4: scales (int8, int4). Grid: linearGrid(N, tokens,
+// rowsPerWorkgroup) with rowsPerWorkgroup = WG / LANES * ROWS. linearLaunch builds all of it.
 import { BenchError } from '../errors.ts';
 import { bf16Format, checkShape, f16Format } from './f16.ts';
 import { checkGroupSize, int4Format, int8Format } from './quantize.ts';
@@ -103,6 +104,8 @@ export interface LinearShape {
   workgroupSize: number; // WG
   lanes: number; // LANES: threads per output row (1 on software adapters, 32 on GPUs: see lanesFor)
   rowsPerThread?: number; // ROWS, packed formats only (default 1)
+  unroll?: number; // UNROLL, packed formats only: chunks whose weight loads are issued together, 1..4 (default 2)
+  xStage?: number; // XS, packed formats only: floats of x staged in workgroup memory per slice (default 4096)
   accumulate?: boolean;
   useOutCount?: boolean;
 }
@@ -114,6 +117,11 @@ export interface LinearLaunch {
 }
 
 export const MAX_ROWS_PER_THREAD = 4; // the kernels' MAX_ROWS: accumulators are sized statically
+export const MAX_UNROLL = 4; // the kernels' MAX_UNROLL
+// x staged per slice (floats): 16 KiB, which with the reduction buffer (WG * 8 floats) stays within lavapipe's 32 KiB
+// of workgroup memory. It must hold a 32-value int4 chunk for each of the 8 tokens of a tile.
+export const DEFAULT_X_STAGE = 4096;
+const MIN_X_STAGE = 256;
 
 /** Kernel name, override constants and rows per workgroup of one linear layer in a format. */
 export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch {
@@ -141,8 +149,39 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     USE_OUT_COUNT: s.useOutCount ? 1 : 0,
     ...format.constants(s.rows, s.cols),
   };
-  if (format.multiRow !== false) constants.ROWS = rowsPerThread;
+  if (format.multiRow !== false) {
+    const xStage = s.xStage ?? DEFAULT_X_STAGE;
+    if (!Number.isInteger(xStage) || xStage < MIN_X_STAGE || xStage % 4 !== 0) {
+      throw new BenchError(
+        'BAD_INPUT',
+        `linear layer: x stage ${xStage} must be a multiple of 4, at least ${MIN_X_STAGE}`,
+      );
+    }
+    const unroll = s.unroll ?? 2;
+    if (!Number.isInteger(unroll) || unroll < 1 || unroll > MAX_UNROLL) {
+      throw new BenchError('BAD_INPUT', `linear layer: unroll ${unroll} must be 1..${MAX_UNROLL}`);
+    }
+    constants.ROWS = rowsPerThread;
+    constants.UNROLL = unroll;
+    constants.XS = xStage;
+  }
   return { kernel: format.kernel, constants, rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread };
+}
+
+/**
+ * Thread layout for a format: one row per thread on software adapters (lavapipe: no barriers), and on GPUs 32 lanes
+ * per row (coalesced 512-byte reads of a row), 4 rows per thread for the packed formats (each staged x value serves 4
+ * rows) with 2 chunks' loads in flight. Measured on an H100 for llama-7b shapes, these were at or near the best of
+ * lanes 8..64, rows 1..4, unroll 1..4 (see the weight-formats report); sweep them on new hardware.
+ */
+export function defaultLinearParams(
+  format: WeightFormat,
+  software: boolean,
+  workgroupSize: number,
+): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll'> {
+  if (software) return { lanes: 1, rowsPerThread: 1, unroll: 1 };
+  const lanes = Math.min(32, workgroupSize);
+  return format.multiRow === false ? { lanes, rowsPerThread: 1 } : { lanes, rowsPerThread: 4, unroll: 2 };
 }
 
 const MAX_DIM = 65535;

@@ -7,6 +7,7 @@ import {
   type LinearShape,
   linearGrid,
   linearLaunch,
+  type PackedWeight,
   type WeightFormat,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';
@@ -35,13 +36,22 @@ interface Case {
   WG: number;
   LANES: number;
   ROWS?: number;
+  XS?: number; // floats of x staged per slice (small values force many slices)
+  UNROLL?: number;
   acc?: boolean;
   outRows?: number; // USE_OUT_COUNT with counts.n_out = outRows
   seed: number;
 }
 
-/** Packs random weights, runs the format's kernel, and returns the result with the reference it must match. */
-async function run(format: WeightFormat, c: Case): Promise<{ got: Float32Array; want: Float64Array }> {
+/**
+ * Packs random weights (or takes `packed` as given), runs the format's kernel, and returns the result with the
+ * reference it must match.
+ */
+async function run(
+  format: WeightFormat,
+  c: Case,
+  given?: PackedWeight,
+): Promise<{ got: Float32Array; want: Float64Array }> {
   const ctx = await gpu();
   const d = ctx.device;
   const rows = c.outRows ?? c.T;
@@ -49,13 +59,15 @@ async function run(format: WeightFormat, c: Case): Promise<{ got: Float32Array; 
   // Offset weights, so asymmetric groups have a minimum that is not -max.
   const w = randoms(c.N * c.K, c.seed + 1, 0.7).map((v, i) => v + (i % 3) * 0.1);
   const y0 = randoms(c.T * c.N, c.seed + 2);
-  const packed = format.pack(w, c.N, c.K);
+  const packed = given ?? format.pack(w, c.N, c.K);
   const shape: LinearShape = {
     rows: c.N,
     cols: c.K,
     workgroupSize: c.WG,
     lanes: c.LANES,
     rowsPerThread: c.ROWS ?? 1,
+    ...(c.XS ? { xStage: c.XS } : {}),
+    ...(c.UNROLL ? { unroll: c.UNROLL } : {}),
     accumulate: c.acc ?? false,
     useOutCount: c.outRows !== undefined,
   };
@@ -97,15 +109,57 @@ for (const [name, options] of FORMATS) {
   }
 }
 
-// Lanes below the token tile (a lane stores several tokens), a full MAX_ROWS, a big workgroup, long rows.
+// Few lanes, a full MAX_ROWS, a big workgroup, long rows, each unroll depth (loads past a slice's end are discarded).
 for (const name of ['f16', 'bf16', 'int8', 'int4'] as const) {
   for (const c of [
-    { T: 9, K: 300, N: 50, WG: 128, LANES: 4, ROWS: 2, seed: 7 },
-    { T: 3, K: 1000, N: 21, WG: 256, LANES: 8, ROWS: 4, seed: 8, acc: true },
+    { T: 9, K: 300, N: 50, WG: 128, LANES: 4, ROWS: 2, UNROLL: 1, seed: 7 },
+    { T: 3, K: 1000, N: 21, WG: 256, LANES: 8, ROWS: 4, UNROLL: 4, seed: 8, acc: true },
+    { T: 1, K: 700, N: 70, WG: 64, LANES: 16, ROWS: 4, UNROLL: 3, seed: 9 },
   ] satisfies Case[]) {
     const format = getWeightFormat(name);
-    test(`${format.name} T=${c.T} K=${c.K} N=${c.N} WG=${c.WG} LANES=${c.LANES} ROWS=${c.ROWS}`, async () => {
+    test(`${format.name} T=${c.T} K=${c.K} N=${c.N} WG=${c.WG} LANES=${c.LANES} ROWS=${c.ROWS} UNROLL=${c.UNROLL}`, async () => {
       const { got, want } = await run(format, c);
+      assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+    });
+  }
+}
+
+// x staged in many slices (the last one partial), for a full tile of 8 tokens and for a single token.
+for (const name of ['f16', 'bf16', 'int8', 'int4'] as const) {
+  for (const T of [9, 1]) {
+    const format = getWeightFormat(name, name === 'int4' ? { groupSize: 32, symmetric: false } : {});
+    const c: Case = { T, K: 1000, N: 20, WG: 64, LANES: 8, ROWS: 2, XS: 256, seed: 12 + T };
+    test(`${format.name} T=${T} K=${c.K} in slices of ${c.XS} staged floats`, async () => {
+      const { got, want } = await run(format, c);
+      assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+    });
+  }
+}
+
+// Codes the packers never write (int8 -128, the symmetric int4 code 0) still decode as dequantize says: every bit
+// pattern of random words, with random positive scales.
+for (const [name, options] of [
+  ['int8', {}],
+  ['int4', { groupSize: 64, symmetric: true }],
+  ['int4', { groupSize: 32, symmetric: false }],
+] as const) {
+  const format = getWeightFormat(name, options);
+  for (const LANES of [1, 32]) {
+    test(`${format.name} LANES=${LANES} decodes every code`, async () => {
+      const [N, K] = [9, 200];
+      const template = format.pack(new Float32Array(N * K).fill(1), N, K);
+      const words = Uint32Array.from(randoms(template.words.length, 21), (v) => Math.floor((v + 1) * 2 ** 31));
+      for (let n = 0; n < N; n++)
+        words.fill(
+          0,
+          n * template.rowWords + Math.ceil(K / 8) * (name === 'int8' ? 2 : 1),
+          (n + 1) * template.rowWords,
+        );
+      const scales = randoms(template.scales!.length, 22).map((v) => v + 1.5);
+      const packed = { ...template, words, scales };
+      const bytes = new Int8Array(words.buffer);
+      if (name === 'int8') assert.ok(bytes.includes(-128), 'the words hold -128');
+      const { got, want } = await run(format, { T: 3, K, N, WG: 64, LANES, ROWS: 2, seed: 23 }, packed);
       assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
     });
   }

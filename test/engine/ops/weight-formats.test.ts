@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BenchError } from '../../../engine/errors.ts';
-import { getWeightFormat, linearLaunch, weightFormatNames } from '../../../engine/ops/weight-formats.ts';
+import {
+  defaultLinearParams,
+  getWeightFormat,
+  linearLaunch,
+  weightFormatNames,
+} from '../../../engine/ops/weight-formats.ts';
 import { randoms } from '../../helpers/gpu.ts';
 
 const badInput = (re: RegExp) => (e: unknown) =>
@@ -144,6 +149,8 @@ test('linearLaunch: constants and rows per workgroup; lanes the kernels cannot u
     WG: 128,
     LANES: 8,
     ROWS: 2,
+    UNROLL: 2,
+    XS: 4096,
     K: 172,
     N: 100,
     ACCUMULATE: 1,
@@ -162,6 +169,11 @@ test('linearLaunch: constants and rows per workgroup; lanes the kernels cannot u
     badInput(/1\.\.4/),
   );
   assert.throws(() => linearLaunch(getWeightFormat('f32'), { ...shape, lanes: 4 }), badInput(/lanes 1 or >= 8/));
+  assert.throws(
+    () => linearLaunch(getWeightFormat('int4'), { ...shape, lanes: 8, xStage: 128 }),
+    badInput(/at least 256/),
+  );
+  assert.throws(() => linearLaunch(getWeightFormat('int8'), { ...shape, lanes: 8, unroll: 5 }), badInput(/unroll 5/));
   assert.deepEqual(linearLaunch(getWeightFormat('f32'), { ...shape, lanes: 32 }).constants, {
     WG: 64,
     LANES: 32,
@@ -170,4 +182,17 @@ test('linearLaunch: constants and rows per workgroup; lanes the kernels cannot u
     ACCUMULATE: 0,
     USE_OUT_COUNT: 0,
   });
+});
+
+test('default thread layouts are launchable for every format, on CPUs and GPUs', () => {
+  for (const name of weightFormatNames()) {
+    const format = getWeightFormat(name);
+    for (const software of [true, false]) {
+      for (const workgroupSize of [64, 128, 256]) {
+        const params = defaultLinearParams(format, software, workgroupSize);
+        const l = linearLaunch(format, { rows: 10, cols: 172, workgroupSize, ...params });
+        assert.equal(l.constants.LANES, software ? 1 : 32);
+      }
+    }
+  }
 });
