@@ -171,8 +171,8 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
 /**
  * Thread layout for a format: one row per thread on software adapters (lavapipe: no barriers), and on GPUs 32 lanes
  * per row (coalesced 512-byte reads of a row), 4 rows per thread for the packed formats (each staged x value serves 4
- * rows) with 2 chunks' loads in flight. Measured on an H100 for llama-7b shapes, these were at or near the best of
- * lanes 8..64, rows 1..4, unroll 1..4 (see the weight-formats report); sweep them on new hardware.
+ * rows) with 2 chunks' loads in flight. On an H100 (llama-1b/7b layer shapes, workgroup 256) these were at or near
+ * the best of lanes 8..64, rows 1..4, unroll 1..4; rows 1 was up to 3x slower. Sweep them on new hardware.
  */
 export function defaultLinearParams(
   format: WeightFormat,
