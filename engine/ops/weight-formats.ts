@@ -102,7 +102,7 @@ export interface LinearShape {
   rows: number; // N
   cols: number; // K
   workgroupSize: number; // WG
-  lanes: number; // LANES: threads per output row (1 on software adapters, 32 on GPUs: see lanesFor)
+  lanes: number; // LANES: threads per output row (1 on software adapters, 32 on GPUs: see defaultLinearParams)
   rowsPerThread?: number; // ROWS, packed formats only (default 1)
   unroll?: number; // UNROLL, packed formats only: chunks whose weight loads are issued together, 1..4 (default 2)
   xStage?: number; // XS, packed formats only: floats of x staged in workgroup memory per slice (default 4096)

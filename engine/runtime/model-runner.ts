@@ -5,7 +5,13 @@ import type { GpuContext } from '../device/device.ts';
 import { kernelPipeline } from '../device/kernels.ts';
 import { type ModelConfig, tensorNames } from '../model/config.ts';
 import type { LoadedModel } from '../model/weights.ts';
-import { getWeightFormat, linearGrid, linearLaunch, type WeightFormat } from '../ops/weight-formats.ts';
+import {
+  defaultLinearParams,
+  getWeightFormat,
+  linearGrid,
+  linearLaunch,
+  type WeightFormat,
+} from '../ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from './gpu-buffers.ts';
 import { CLASSIFIER, GpuWeights } from './gpu-weights.ts';
 
@@ -35,19 +41,6 @@ interface Dispatch {
 
 const MAX_DIM = 65535;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
-/** A linear layer's grid: row groups folded over x/y (x stops at 65535), token tiles of 8 on z. */
-export const matmulGrid = (n: number, rows: number, rowsPerGroup: number): [number, number, number] => {
-  const groups = ceil(n, rowsPerGroup);
-  const gx = Math.min(groups, MAX_DIM);
-  return [gx, ceil(groups, gx), ceil(rows, 8)];
-};
-
-/**
- * Threads per output row of a linear layer. GPUs want a row's weights read by many neighbouring threads
- * (coalesced); a CPU running lavapipe wants a row per thread, because each workgroup and barrier costs it ~10 us.
- */
-export const lanesFor = (software: boolean, workgroupSize: number): number =>
-  software ? 1 : Math.min(32, workgroupSize);
 
 export class ModelRunner {
   readonly config: ModelConfig;
@@ -68,12 +61,10 @@ export class ModelRunner {
   private readonly layerEnds: number[] = [];
   private weights!: GpuWeights;
 
-  private readonly lanes: number;
   private readonly software: boolean;
 
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
-    this.lanes = lanesFor(ctx.isSoftware, options.workgroupSize);
     this.software = ctx.isSoftware;
     this.config = config;
     this.options = options;
@@ -138,7 +129,8 @@ export class ModelRunner {
         rows: lw.rows,
         cols: lw.cols,
         workgroupSize: WG,
-        lanes: this.lanes,
+        // Measured best per format (engine/ops/weight-formats.ts): a row per thread on CPUs, 32 lanes x 4 rows on GPUs.
+        ...defaultLinearParams(format, this.software, WG),
         accumulate,
         useOutCount,
       });

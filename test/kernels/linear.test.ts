@@ -2,8 +2,8 @@
 // poisoned outputs. Bound: f32 accumulation vs f64, relative error <= 1e-5 (observed ~1e-7).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { linearGrid } from '../../engine/ops/weight-formats.ts';
 import { matmul, rmsnorm, swiglu } from '../../engine/reference/ops.ts';
-import { matmulGrid } from '../../engine/runtime/model-runner.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
 
 const TOL = 1e-5;
@@ -77,7 +77,7 @@ for (const [WG, LANES, T, K, N, acc] of [
       'matmul',
       { WG, LANES, K, N, ACCUMULATE: acc ? 1 : 0 },
       [buffer(d, x), buffer(d, w), y, counts(d, T)],
-      matmulGrid(N, T, WG / LANES),
+      linearGrid(N, T, WG / LANES),
     );
     const ref = matmul(x, w, T, N, K);
     if (acc) for (let i = 0; i < ref.length; i++) ref[i]! += y0[i]!;
@@ -97,7 +97,7 @@ test('matmul reads only counts.n_out rows for the classifier', async () => {
     'matmul',
     { WG: 64, LANES: 16, K, N, USE_OUT_COUNT: 1 },
     [buffer(d, x), buffer(d, w), y, counts(d, 8, R)],
-    matmulGrid(N, 8, 4),
+    linearGrid(N, 8, 4),
   );
   const got = await readF32(ctx, y, 8 * N);
   assert.ok(relError(got.subarray(0, R * N), matmul(x, w, R, N, K)) <= TOL);
