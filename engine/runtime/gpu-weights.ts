@@ -55,7 +55,7 @@ export class GpuWeights {
   private async addF32(name: string, src: TensorSource): Promise<void> {
     const count = src.shape.reduce((a, b) => a * b, 1);
     const buf = storageBuffer(this.device, name, count * 4); // row-major, the checkpoint's shape
-    if (src.noise) this.noiseFill(buf, src.noise, count);
+    if (src.noise) fillNoiseOnDevice(this.device, buf, src.noise, count);
     else upload(this.device, buf, src.read());
     this.f32.set(name, buf);
     await this.account(count * 4, count * 4);
@@ -65,7 +65,7 @@ export class GpuWeights {
     const [rows, cols] = src.shape as [number, number];
     if (this.format.name === 'f32') {
       const words = storageBuffer(this.device, name, rows * cols * 4); // [N, K] f32
-      if (src.noise) this.noiseFill(words, src.noise, rows * cols);
+      if (src.noise) fillNoiseOnDevice(this.device, words, src.noise, rows * cols);
       else upload(this.device, words, src.read());
       this.linear.set(name, { rows, cols, words });
       await this.account(rows * cols * 4, this.format.bytesPerMatvec(rows, cols));
@@ -93,36 +93,6 @@ export class GpuWeights {
       await this.device.queue.onSubmittedWorkDone();
   }
 
-  /** Generates a noise tensor on the device (engine/model/noise.ts's function, bit for bit). */
-  private noiseFill(buf: GPUBuffer, noise: { seed: number; scale: number }, count: number): void {
-    const d = this.device;
-    const pipeline = kernelPipeline(d, 'noise', { WG: 256 });
-    const params = d.createBuffer({ size: 16, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST: {seed, count, scale, offset}
-    const p = new DataView(new ArrayBuffer(16));
-    p.setUint32(0, noise.seed >>> 0, true);
-    p.setUint32(4, count, true);
-    p.setFloat32(8, noise.scale, true);
-    d.queue.writeBuffer(params, 0, p.buffer);
-    const enc = d.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      d.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: buf } },
-          { binding: 1, resource: { buffer: params } },
-        ],
-      }),
-    );
-    const groups = Math.ceil(count / 256);
-    const gx = Math.min(groups, MAX_DIM);
-    pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
-    pass.end();
-    d.queue.submit([enc.finish()]);
-  }
-
   destroy(): void {
     for (const b of this.f32.values()) b.destroy();
     for (const w of this.linear.values()) {
@@ -130,4 +100,38 @@ export class GpuWeights {
       w.scales?.destroy();
     }
   }
+}
+
+/** Generates a noise tensor on the device (engine/model/noise.ts's function, bit for bit, for an f32 scale). */
+export function fillNoiseOnDevice(
+  d: GPUDevice,
+  buf: GPUBuffer,
+  noise: { seed: number; scale: number },
+  count: number,
+): void {
+  const pipeline = kernelPipeline(d, 'noise', { WG: 256 });
+  const params = d.createBuffer({ size: 16, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST: {seed, count, scale, offset}
+  const p = new DataView(new ArrayBuffer(16));
+  p.setUint32(0, noise.seed >>> 0, true);
+  p.setUint32(4, count, true);
+  p.setFloat32(8, noise.scale, true);
+  d.queue.writeBuffer(params, 0, p.buffer);
+  const enc = d.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    d.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: buf } },
+        { binding: 1, resource: { buffer: params } },
+      ],
+    }),
+  );
+  const groups = Math.ceil(count / 256);
+  const gx = Math.min(groups, MAX_DIM);
+  pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
+  pass.end();
+  d.queue.submit([enc.finish()]);
 }

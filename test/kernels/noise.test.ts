@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { noiseValue } from '../../engine/model/noise.ts';
+import { fillNoiseOnDevice } from '../../engine/runtime/gpu-weights.ts';
 import { buffer, dispatch, gpu, readF32 } from '../helpers/gpu.ts';
 
 // The contract (engine/model/weights.ts): a noise tensor's scale is an f32, so f64 and f32 products agree.
@@ -11,29 +12,7 @@ test('noise kernel equals noiseValue() bit for bit', async () => {
   const d = ctx.device;
   const n = 5000;
   const out = buffer(d, n);
-  const params = d.createBuffer({ size: 16, usage: 0x40 | 0x08 });
-  const p = new DataView(new ArrayBuffer(16));
-  p.setUint32(0, 1234567, true);
-  p.setUint32(4, n, true);
-  p.setFloat32(8, 0.02, true);
-  d.queue.writeBuffer(params, 0, p.buffer);
-  const pipeline = (await import('../../engine/device/kernels.ts')).kernelPipeline(d, 'noise', { WG: 256 });
-  const enc = d.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    d.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: out } },
-        { binding: 1, resource: { buffer: params } },
-      ],
-    }),
-  );
-  pass.dispatchWorkgroups(Math.ceil(n / 256));
-  pass.end();
-  d.queue.submit([enc.finish()]);
+  fillNoiseOnDevice(d, out, { seed: 1234567, scale: 0.02 }, n);
   const got = await readF32(ctx, out, n);
   for (let i = 0; i < n; i++)
     assert.equal(got[i], Math.fround(Math.fround(0.02) * noiseValue(1234567, i)), `element ${i}`);
