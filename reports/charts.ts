@@ -185,42 +185,97 @@ function timeline(runs: Run[]): ChartSpec | undefined {
   );
 }
 
+const DEPTH = 'engine.specDepth';
+const POINT_STYLES = ['circle', 'rect', 'triangle', 'rectRot', 'star', 'cross'];
+
+/** "spec=ngram" reads as "ngram" in a legend; other keys keep their short name. */
+function shortOverrides(entries: [string, unknown][]): string {
+  return entries.map(([k, v]) => (k === 'engine.spec' ? String(v) : `${k.split('.').pop()}=${String(v)}`)).join(', ');
+}
+
+/**
+ * Speculative depth against tok/s (left axis, a solid line per configuration of the other swept keys) and against
+ * acceptance (right axis 0..1, a dashed line per method: accepted / proposed summed over the load keys, because the
+ * number of clients changes throughput, not which drafts a lossless verifier keeps). A method's lines share a colour.
+ */
 function specChart(runs: Run[]): ChartSpec | undefined {
-  const c = sweepLines(
-    runs,
-    'engine.specDepth',
-    'spec-depth',
-    'Speculative depth vs tok/s',
-    'spec depth (tokens proposed per step)',
-    (x) => x.summary.outputTokPerS,
-  );
-  if (!c) return undefined;
-  // Acceptance on a second axis where the server reports it.
-  const data = c.config.data as { datasets: Record<string, unknown>[] };
-  const acc = runs.flatMap((run) =>
+  const points = runs.flatMap((run) =>
     measured(run.results)
-      .filter((x) => typeof x.overrides['engine.specDepth'] === 'number' && x.summary.spec)
-      .map((x) => ({ x: x.overrides['engine.specDepth'] as number, y: x.summary.spec?.acceptance ?? null })),
+      .filter((c) => typeof c.overrides[DEPTH] === 'number')
+      .map((c) => {
+        const rest = Object.entries(c.overrides).filter(([k]) => k !== DEPTH);
+        const group = shortOverrides(rest.filter(([k]) => !k.startsWith('load.')));
+        const line = shortOverrides(rest);
+        return {
+          c,
+          x: c.overrides[DEPTH] as number,
+          line: prefix(run, line ? `tok/s (${line})` : 'output tok/s'),
+          accLabel: prefix(run, group ? `acceptance (${group})` : 'acceptance rate'),
+        };
+      }),
   );
-  if (acc.length > 0) {
-    data.datasets.push({
-      label: 'acceptance rate',
-      data: acc.sort((a, b) => a.x - b.x),
-      yAxisID: 'y2',
-      borderDash: [4, 4],
-      borderColor: '#444',
-      backgroundColor: '#444',
-    });
-    const scales = (c.config.options as { scales: Record<string, unknown> }).scales;
+  if (new Set(points.map((p) => p.x)).size < 2) return undefined;
+
+  const accLabels = [...new Set(points.map((p) => p.accLabel))];
+  const colorOf = (accLabel: string) => color(accLabels.indexOf(accLabel));
+  const lines = new Map<string, { accLabel: string; data: { x: number; y: number | null }[] }>();
+  const acceptance = new Map<string, Map<number, { proposed: number; accepted: number }>>();
+  for (const p of points) {
+    const l = lines.get(p.line) ?? { accLabel: p.accLabel, data: [] };
+    l.data.push({ x: p.x, y: p.c.summary.outputTokPerS });
+    lines.set(p.line, l);
+    const spec = p.c.summary.spec;
+    if (!spec || spec.proposed <= 0) continue;
+    const byDepth = acceptance.get(p.accLabel) ?? new Map<number, { proposed: number; accepted: number }>();
+    const sum = byDepth.get(p.x) ?? { proposed: 0, accepted: 0 };
+    sum.proposed += spec.proposed;
+    sum.accepted += spec.accepted;
+    byDepth.set(p.x, sum);
+    acceptance.set(p.accLabel, byDepth);
+  }
+
+  const variants = new Map<string, number>(); // tok/s lines seen per method, for their point style
+  const tokS = [...lines.entries()].map(([label, l]) => {
+    const n = variants.get(l.accLabel) ?? 0;
+    variants.set(l.accLabel, n + 1);
+    return {
+      label,
+      data: l.data.sort((a, b) => a.x - b.x),
+      yAxisID: 'y',
+      borderColor: colorOf(l.accLabel),
+      backgroundColor: colorOf(l.accLabel),
+      pointStyle: POINT_STYLES[n % POINT_STYLES.length],
+      pointRadius: 4,
+    };
+  });
+  const acc = [...acceptance.entries()].map(([label, byDepth]) => ({
+    label,
+    data: [...byDepth.entries()].sort(([a], [b]) => a - b).map(([x, s]) => ({ x, y: s.accepted / s.proposed })),
+    yAxisID: 'y2',
+    borderColor: colorOf(label),
+    backgroundColor: colorOf(label),
+    borderDash: [6, 4],
+    pointStyle: 'crossRot',
+    pointRadius: 5,
+  }));
+  // Every method's acceptance stays visible: tok/s lines give way first when there are too many series.
+  const datasets = [...tokS.slice(0, Math.max(MAX_SERIES - acc.length, 1)), ...acc];
+  const scales: Record<string, unknown> = axes('spec depth (tokens proposed per step)', 'output tok/s', {
+    type: 'linear',
+    ticks: { stepSize: 1 },
+  });
+  if (acc.length > 0)
     scales.y2 = {
       position: 'right',
       min: 0,
       max: 1,
-      title: { display: true, text: 'acceptance' },
+      title: { display: true, text: 'acceptance (accepted / proposed drafts)' },
       grid: { drawOnChartArea: false },
     };
-  }
-  return c;
+  const spec = chart('spec-depth', 'Speculative depth vs tok/s and acceptance', 'line', { datasets }, scales);
+  const legend = (spec.config.options as { plugins: { legend: Record<string, unknown> } }).plugins.legend;
+  legend.labels = { usePointStyle: true };
+  return spec;
 }
 
 export function buildCharts(runs: Run[]): ChartSpec[] {
