@@ -8,15 +8,12 @@ import { cpus } from 'node:os';
 import { createDevice } from '../engine/device/device.ts';
 import { cachedProbe } from '../engine/device/probe.ts';
 import { loadModel } from '../engine/model/load.ts';
-import { type EngineOptions, WebGpuEngine } from '../engine/runtime/engine.ts';
+import { WebGpuEngine } from '../engine/runtime/engine.ts';
 import { decodeStats } from '../engine/runtime/stats.ts';
 import type { GenerationResult } from '../engine/runtime/types.ts';
 import { GREEDY } from '../engine/sampling/types.ts';
+import { arg, formatToggles } from './common.ts';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const SHARED = '../shared/models/stories260K';
 const defaultModels = existsSync(SHARED) ? `preset:tiny,${SHARED}/stories260K.bin` : 'preset:tiny';
 const models = arg('models', defaultModels).split(',');
@@ -26,21 +23,17 @@ const promptTokens = Number(arg('prompt-tokens', '16'));
 const ctx = await createDevice(process.argv.includes('--adapter') ? { adapter: arg('adapter', '') } : {});
 const probe = await cachedProbe(ctx);
 
-/** --formats names: f32, f16, bf16, int8, int4 (groups of 64), int4-g32, int4-g128. */
-function toggles(format: string): Partial<EngineOptions> {
-  if (format === 'int8') return { quant: 'int8' };
-  const m = /^int4(?:-g(\d+))?$/.exec(format);
-  if (m) return { quant: 'int4', groupSize: Number(m[1] ?? 64) };
-  return { precision: format as EngineOptions['precision'] };
-}
-
 const rows: string[][] = [];
 for (const spec of models) {
   const model = await loadModel(spec, spec.endsWith('.bin') ? { tokenizer: `${SHARED}/tok512.bin` } : {});
   const promptIds = [model.tokenizer.bos, ...Array.from({ length: promptTokens - 1 }, (_, i) => 3 + ((i * 7) % 200))];
   for (const format of formats) {
     const t0 = performance.now();
-    const engine = await WebGpuEngine.create(ctx, model, { batch: 'none', maxNumTokens: 256, ...toggles(format) });
+    const engine = await WebGpuEngine.create(ctx, model, {
+      batch: 'none',
+      maxNumTokens: 256,
+      ...formatToggles(format),
+    });
     const loadS = (performance.now() - t0) / 1000;
     const once = async (n: number): Promise<GenerationResult> => {
       const gen = engine.generate({ promptIds, maxTokens: n, sampling: GREEDY, ignoreEos: true });

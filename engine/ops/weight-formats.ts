@@ -122,6 +122,8 @@ export const MAX_UNROLL = 4; // the kernels' MAX_UNROLL
 // of workgroup memory. It must hold a 32-value int4 chunk for each of the 8 tokens of a tile.
 export const DEFAULT_X_STAGE = 4096;
 const MIN_X_STAGE = 256;
+const CPU_WG = 8; // kernels/matmul_rows.wgsl: invocations per workgroup (llvmpipe's SIMD width on AVX2)
+const CPU_ROWS = 8; // and its ROWS
 
 /** Kernel name, override constants and rows per workgroup of one linear layer in a format. */
 export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch {
@@ -139,6 +141,16 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
       'BAD_INPUT',
       `weight format ${format.name} needs rows per thread 1 and lanes 1 or >= ${TOKEN_TILE} (got ${rowsPerThread}, ${s.lanes})`,
     );
+  }
+  if (format.multiRow === false && s.lanes === 1 && s.cols % 4 === 0) {
+    // A CPU (lanes 1): the f32 kernel written for llvmpipe, 8 invocations of 8 rows whatever the workgroup size
+    // toggle (kernels/matmul_rows.wgsl says why).
+    const constants = { WG: CPU_WG, K: s.cols, N: s.rows, ACCUMULATE: s.accumulate ? 1 : 0 };
+    return {
+      kernel: 'matmul_rows',
+      constants: { ...constants, USE_OUT_COUNT: s.useOutCount ? 1 : 0 },
+      rowsPerWorkgroup: CPU_WG * CPU_ROWS,
+    };
   }
   const constants: Record<string, number> = {
     WG: s.workgroupSize,

@@ -34,6 +34,7 @@ export interface StepInput {
 }
 
 interface Dispatch {
+  name: string; // kernel or weight name without the layer ('rmsnorm', 'wq', 'attention'): what a profile groups by
   pipeline: GPUComputePipeline;
   bind: GPUBindGroup;
   size: (t: number, r: number) => [number, number, number];
@@ -62,10 +63,12 @@ export class ModelRunner {
   private weights!: GpuWeights;
 
   private readonly software: boolean;
+  private readonly timestamps: boolean;
 
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
     this.software = ctx.isSoftware;
+    this.timestamps = ctx.hasTimestamps;
     this.config = config;
     this.options = options;
     this.maxBlocksPerSeq = ceil(config.maxSeqLen, options.kvBlockSize);
@@ -120,7 +123,7 @@ export class ModelRunner {
     let list = this.body;
     const add = (name: string, constants: Record<string, number>, buffers: GPUBuffer[], size: Dispatch['size']) => {
       const pipeline = kernelPipeline(d, name, { WG, ...constants });
-      list.push({ pipeline, bind: bindGroup(d, pipeline, buffers), size });
+      list.push({ name, pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
     const format = this.weights.format;
     const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, accumulate = false, useOutCount = false) => {
@@ -138,6 +141,7 @@ export class ModelRunner {
       const buffers = format.bindings.map((b) => byBinding[b]!);
       const pipeline = kernelPipeline(d, launch.kernel, launch.constants);
       list.push({
+        name: weight.replace(/^layers\.\d+\./, ''),
         pipeline,
         bind: bindGroup(d, pipeline, buffers),
         size: (t, r) => linearGrid(lw.rows, useOutCount ? r : t, launch.rowsPerWorkgroup),
@@ -213,6 +217,72 @@ export class ModelRunner {
    * KV of those L layers, which the full pass that verifies the draft overwrites.
    */
   async step(input: StepInput, exitLayer = this.config.nLayers): Promise<Float32Array> {
+    const { t, r } = this.writeInputs(input);
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const dsp of this.dispatches(exitLayer)) this.encode(pass, dsp, t, r);
+    pass.end();
+    const bytes = r * this.config.vocabSize * 4;
+    if (bytes > 0) enc.copyBufferToBuffer(this.logits, 0, this.staging, 0, bytes);
+    const q = this.device.queue;
+    q.submit([enc.finish()]);
+    if (bytes === 0) {
+      await q.onSubmittedWorkDone();
+      return new Float32Array(0);
+    }
+    await this.staging.mapAsync(0x0001, 0, bytes);
+    const out = new Float32Array(this.staging.getMappedRange(0, bytes).slice(0));
+    this.staging.unmap();
+    return out;
+  }
+
+  /**
+   * Runs one step with every dispatch in its own compute pass and returns each dispatch's GPU time in ms, in order.
+   * With timestamp queries the times are the GPU's own; without them (lavapipe) each dispatch is submitted and
+   * waited for alone, so each time includes one submit's overhead (`bench info` measures it).
+   */
+  async profile(input: StepInput): Promise<{ name: string; ms: number }[]> {
+    const { t, r } = this.writeInputs(input);
+    const list = this.dispatches(this.config.nLayers).filter((dsp) => dsp.size(t, r).every((n) => n > 0));
+    const q = this.device.queue;
+    if (!this.timestamps) {
+      const out: { name: string; ms: number }[] = [];
+      for (const dsp of list) {
+        const enc = this.device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        this.encode(pass, dsp, t, r);
+        pass.end();
+        const t0 = performance.now();
+        q.submit([enc.finish()]);
+        await q.onSubmittedWorkDone();
+        out.push({ name: dsp.name, ms: performance.now() - t0 });
+      }
+      return out;
+    }
+    const n = list.length * 2;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: n });
+    const resolved = this.device.createBuffer({ size: n * 8, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
+    const read = this.device.createBuffer({ size: n * 8, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
+    const enc = this.device.createCommandEncoder();
+    list.forEach((dsp, i) => {
+      const pass = enc.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      this.encode(pass, dsp, t, r);
+      pass.end();
+    });
+    enc.resolveQuerySet(querySet, 0, n, resolved, 0);
+    enc.copyBufferToBuffer(resolved, 0, read, 0, n * 8);
+    q.submit([enc.finish()]);
+    await read.mapAsync(0x0001);
+    const ns = new BigUint64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    for (const b of [read, resolved]) b.destroy();
+    querySet.destroy();
+    return list.map((dsp, i) => ({ name: dsp.name, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
+  }
+
+  private writeInputs(input: StepInput): { t: number; r: number } {
     const t = input.tokens.length;
     const r = input.outRows.length;
     if (t === 0 || t > this.options.maxTokens || r > this.options.maxOut) {
@@ -224,28 +294,20 @@ export class ModelRunner {
     q.writeBuffer(this.io.slots, 0, Uint32Array.from(input.slots));
     if (r > 0) q.writeBuffer(this.io.outRows, 0, Uint32Array.from(input.outRows));
     q.writeBuffer(this.io.counts, 0, new Uint32Array([t, r, 0, 0]));
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    return { t, r };
+  }
+
+  private dispatches(exitLayer: number): Dispatch[] {
     const body = exitLayer >= this.config.nLayers ? this.body : this.body.slice(0, this.layerEnds[exitLayer - 1]);
-    for (const dsp of [...body, ...this.head]) {
-      const [gx, gy, gz] = dsp.size(t, r);
-      if (gx === 0 || gy === 0 || gz === 0) continue;
-      pass.setPipeline(dsp.pipeline);
-      pass.setBindGroup(0, dsp.bind);
-      pass.dispatchWorkgroups(gx, gy, gz);
-    }
-    pass.end();
-    const bytes = r * this.config.vocabSize * 4;
-    if (bytes > 0) enc.copyBufferToBuffer(this.logits, 0, this.staging, 0, bytes);
-    q.submit([enc.finish()]);
-    if (bytes === 0) {
-      await q.onSubmittedWorkDone();
-      return new Float32Array(0);
-    }
-    await this.staging.mapAsync(0x0001, 0, bytes);
-    const out = new Float32Array(this.staging.getMappedRange(0, bytes).slice(0));
-    this.staging.unmap();
-    return out;
+    return [...body, ...this.head];
+  }
+
+  private encode(pass: GPUComputePassEncoder, dsp: Dispatch, t: number, r: number): void {
+    const [gx, gy, gz] = dsp.size(t, r);
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    pass.setPipeline(dsp.pipeline);
+    pass.setBindGroup(0, dsp.bind);
+    pass.dispatchWorkgroups(gx, gy, gz);
   }
 
   destroy(): void {

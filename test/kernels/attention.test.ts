@@ -58,13 +58,16 @@ for (const layout of ['interleaved', 'half'] as const) {
   });
 }
 
-for (const [WG, H, KVH, HD] of [
-  [64, 4, 4, 16], // multi-head
-  [128, 8, 2, 8], // grouped-query
-  [64, 4, 1, 32], // multi-query
-  [16, 8, 4, 16], // the narrow workgroup software adapters get
+for (const [kernel, WG, H, KVH, HD] of [
+  ['attention', 64, 4, 4, 16], // multi-head
+  ['attention', 128, 8, 2, 8], // grouped-query
+  ['attention', 64, 4, 1, 32], // multi-query
+  ['attention', 16, 8, 4, 16], // the narrow workgroup software adapters get
+  ['attention_flash_rows', 8, 4, 4, 16], // flash on CPUs: 12 (token, head) pairs, the second workgroup partial
+  ['attention_flash_rows', 8, 8, 2, 8],
+  ['attention_flash_rows', 4, 4, 1, 32],
 ] as const) {
-  test(`attention over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
+  test(`${kernel} over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
     const ctx = await gpu();
     const d = ctx.device;
     const kvd = KVH * HD;
@@ -92,23 +95,21 @@ for (const [WG, H, KVH, HD] of [
     const slots = new Uint32Array([0, 0, 1]);
     const q = randoms(3 * H * HD, 18);
     const out = buffer(d, 3 * H * HD);
-    await dispatch(
-      ctx,
-      'attention',
-      { WG, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, BLOCK, MAX_BLOCKS, MAX_CTX: 32 },
-      [
-        buffer(d, q),
-        buffer(d, kc),
-        buffer(d, vc),
-        buffer(d, positions),
-        buffer(d, slots),
-        buffer(d, table),
-        buffer(d, 3 * H * 32),
-        out,
-        counts(d, 3),
-      ],
-      [H, 3],
-    );
+    const common = [
+      buffer(d, q),
+      buffer(d, kc),
+      buffer(d, vc),
+      buffer(d, positions),
+      buffer(d, slots),
+      buffer(d, table),
+    ];
+    const shapeConstants = { WG, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, BLOCK, MAX_BLOCKS };
+    if (kernel === 'attention') {
+      const scores = buffer(d, 3 * H * 32);
+      await dispatch(ctx, kernel, { ...shapeConstants, MAX_CTX: 32 }, [...common, scores, out, counts(d, 3)], [H, 3]);
+    } else {
+      await dispatch(ctx, kernel, shapeConstants, [...common, out, counts(d, 3)], [Math.ceil((3 * H) / WG)]);
+    }
     const got = await readF32(ctx, out, 3 * H * HD);
     const shape = { nHeads: H, nKvHeads: KVH, headDim: HD };
     const refA = attention(q.subarray(0, 2 * H * HD), kA, vA, { ...shape, startPos: 9 });

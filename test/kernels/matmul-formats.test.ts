@@ -82,7 +82,7 @@ async function run(
   };
   const buffers = format.bindings.map((b) => byBinding[b]!);
   await dispatch(ctx, launch.kernel, launch.constants, buffers, linearGrid(c.N, c.T, launch.rowsPerWorkgroup));
-  const got = await readF32(ctx, y, c.T * c.N);
+  const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
   for (const b of buffers) b.destroy();
   const want = matmul(x, format.dequantize(packed), rows, c.N, c.K);
   if (c.acc) for (let i = 0; i < want.length; i++) want[i]! += y0[i]!;
@@ -122,6 +122,20 @@ for (const name of ['f16', 'bf16', 'int8', 'int4'] as const) {
       assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
     });
   }
+}
+
+// f32 on a CPU (lanes 1, K a multiple of 4) runs kernels/matmul_rows.wgsl: 8 rows x 8 tokens per invocation, so
+// these cover partial row blocks, three token tiles (the last partial), accumulation and the classifier's rows.
+for (const c of [
+  { T: 17, K: 96, N: 70, WG: 128, LANES: 1, acc: true, seed: 21 },
+  { T: 5, K: 64, N: 130, WG: 64, LANES: 1, outRows: 3, seed: 22 },
+  { T: 1, K: 8, N: 9, WG: 64, LANES: 1, acc: true, seed: 23 },
+] satisfies Case[]) {
+  const format = getWeightFormat('f32');
+  test(`f32 on CPUs (${linearLaunch(format, { rows: c.N, cols: c.K, workgroupSize: c.WG, lanes: 1 }).kernel}) T=${c.T} K=${c.K} N=${c.N}${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}`, async () => {
+    const { got, want } = await run(format, c);
+    assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+  });
 }
 
 // x staged in many slices (the last one partial), for a full tile of 8 tokens and for a single token.

@@ -1,0 +1,19 @@
+// What the benchmark scripts share: flag parsing and the --formats names.
+import type { EngineOptions } from '../engine/runtime/engine.ts';
+
+/** The value after --name on the command line, or the fallback. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+/** Engine toggles for a --formats name: f32, f16, bf16, int8, int4 (groups of 64), int4-g32, int4-g128. */
+export function formatToggles(format: string): Partial<EngineOptions> {
+  if (format === 'int8') return { quant: 'int8' };
+  const m = /^int4(?:-g(\d+))?$/.exec(format);
+  if (m) return { quant: 'int4', groupSize: Number(m[1] ?? 64) };
+  if (format !== 'f32' && format !== 'f16' && format !== 'bf16') {
+    throw new Error(`unknown format '${format}': use f32, f16, bf16, int8, int4, int4-g32, int4-g128`);
+  }
+  return { precision: format };
+}
