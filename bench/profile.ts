@@ -2,10 +2,12 @@
 // submitted and waited for alone) for a decode step of B sequences at context position P, summed over layers.
 // Same procedure every run: 3 warm-up steps, then 5 profiled steps; per kernel the median of the 5 is printed, with
 // the whole step's wall time (median of 5 ordinary steps) for comparison.
-//   node --import tsx bench/profile.ts [--model preset:llama-1b] [--format f16] [--batches 1,32] [--context 128]
+//   node --import tsx bench/profile.ts [--model preset:llama-1b] [--format f16] [--attention flash] [--batches 1,32]
+//     [--context 128] [--workgroup-size 128]
 import { cpus } from 'node:os';
 import { createDevice } from '../engine/device/device.ts';
 import { loadModel } from '../engine/model/load.ts';
+import type { AttentionKind } from '../engine/ops/attention.ts';
 import { DEFAULT_ENGINE_OPTIONS, weightFormatOf } from '../engine/runtime/engine.ts';
 import { ModelRunner, type StepInput } from '../engine/runtime/model-runner.ts';
 import { arg, formatToggles } from './common.ts';
@@ -14,6 +16,7 @@ const spec = arg('model', 'preset:tiny');
 const format = arg('format', 'f32');
 const batches = arg('batches', '1,32').split(',').map(Number);
 const context = Number(arg('context', '128'));
+const attention = arg('attention', DEFAULT_ENGINE_OPTIONS.attention) as AttentionKind;
 const workgroupSize = Number(arg('workgroup-size', String(DEFAULT_ENGINE_OPTIONS.workgroupSize)));
 const ctx = await createDevice(process.argv.includes('--adapter') ? { adapter: arg('adapter', '') } : {});
 const model = await loadModel(
@@ -32,6 +35,7 @@ const runner = await ModelRunner.create(ctx, model, {
   numBlocks: maxB * perSeq,
   workgroupSize,
   weightFormat: weightFormatOf({ ...DEFAULT_ENGINE_OPTIONS, ...formatToggles(format) }),
+  attention,
 });
 for (let s = 0; s < maxB; s++)
   runner.setBlockTable(
@@ -43,7 +47,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const how = ctx.hasTimestamps ? 'timestamp queries' : 'one submit per dispatch (includes submit overhead)';
 console.log(`adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; timing: ${how}`);
 console.log(
-  `${model.info.name}, ${format}, decode at position ${context}, ${runner.dispatchesPerStep} dispatches/step\n`,
+  `${model.info.name}, ${format}, ${attention} attention, decode at position ${context}, ${runner.dispatchesPerStep} dispatches/step\n`,
 );
 for (const b of batches) {
   // B decode tokens of B sequences (KV contents are whatever the pool holds: timing does not depend on them).

@@ -48,6 +48,7 @@ export function registerEval(program: Command): void {
       numBlocks: Math.ceil(model.config.maxSeqLen / opts.kvBlockSize),
       workgroupSize: opts.workgroupSize,
       weightFormat: weightFormatOf(opts),
+      attention: opts.attention,
     });
     const r = await evaluateNll(runner, ids, window);
     const out = { ...r, model: model.info.name, adapter: ctx.adapterName, toggles: togglesInEffect(f) };

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
+import { ATTENTION_KINDS } from '../ops/attention.ts';
 import type { EngineOptions } from '../runtime/engine.ts';
 import { DEFAULT_ENGINE_OPTIONS } from '../runtime/engine.ts';
 import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
@@ -21,6 +22,7 @@ export interface ToggleFlags {
   groupSize: number;
   asymmetric?: boolean;
   workgroupSize: number;
+  attention: EngineOptions['attention'];
   batch: EngineOptions['batch'];
   maxBatch: number;
   kvBlockSize: number;
@@ -56,6 +58,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       `kernel workgroup size ("threads"): ${WORKGROUP_SIZES.join('|')}`,
       (v: string) => Number(enumArg('--workgroup-size', WORKGROUP_SIZES)(v)),
       d.workgroupSize,
+    )
+    .option(
+      '--attention <kind>',
+      `attention kernel: ${ATTENTION_KINDS.join('|')} (flash: online softmax, long contexts split over workgroups)`,
+      enumArg('--attention', ATTENTION_KINDS),
+      d.attention,
     )
     .option(
       '--batch <mode>',
@@ -96,6 +104,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     maxNumTokens: f.maxNumTokens,
     prefillChunk: f.prefillChunk,
     workgroupSize: f.workgroupSize,
+    attention: f.attention,
     precision: f.precision,
     quant: f.quant,
     groupSize: f.groupSize,
@@ -114,7 +123,7 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
     precision: f.precision,
     quant: f.quant === 'int4' ? `int4-g${f.groupSize}${f.asymmetric ? '-asym' : ''}` : f.quant,
     kvCache: 'f32',
-    attention: 'naive',
+    attention: f.attention,
     fusion: 'off',
     workgroupSize: f.workgroupSize,
     batch: f.batch,

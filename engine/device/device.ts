@@ -26,8 +26,9 @@ let pinnedAdapterFlag: string | undefined;
 function gpuFor(adapter: string | undefined): GPU {
   if (pinnedGpu && pinnedAdapterFlag === adapter) return pinnedGpu;
   Object.assign(globalThis, globals);
-  // NVIDIA hides shader-f16 on Vulkan unless Dawn is told to expose it.
-  const flags = ['enable-dawn-features=vulkan_enable_f16_on_nvidia'];
+  // NVIDIA hides shader-f16 on Vulkan unless Dawn is told to expose it. Dawn rounds timestamps to ~65 us unless told
+  // not to (a browser's defence against timing attacks): per-kernel profiles need them exact.
+  const flags = ['enable-dawn-features=vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'];
   if (adapter) flags.push(`adapter=${adapter}`);
   pinnedGpu = create(flags);
   pinnedAdapterFlag = adapter;

@@ -4,6 +4,7 @@
 // batching happens.
 import type { GpuContext } from '../device/device.ts';
 import type { LoadedModel } from '../model/weights.ts';
+import type { AttentionKind } from '../ops/attention.ts';
 import { getWeightFormat } from '../ops/weight-formats.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
@@ -31,6 +32,7 @@ export interface EngineOptions {
   quant: 'none' | 'int8' | 'int4'; // overrides precision for the linear layers
   groupSize: number; // int4 groups along K
   symmetric: boolean; // int4: symmetric (scale) or asymmetric (scale + min)
+  attention: AttentionKind; // engine/ops/attention.ts
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
   ngramSize: number; // --spec ngram: longest suffix matched
@@ -51,6 +53,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   quant: 'none',
   groupSize: 64,
   symmetric: true,
+  attention: 'flash',
   spec: 'none',
   specDepth: 4,
   ngramSize: 3,
@@ -130,6 +133,7 @@ export class WebGpuEngine implements Engine {
       numBlocks,
       workgroupSize: o.workgroupSize,
       weightFormat: weightFormatOf(o),
+      attention: o.attention,
     });
     const blocks = new BlockManager(numBlocks, o.kvBlockSize);
     const scheduler = new Scheduler(o.batch, blocks, {
@@ -137,6 +141,7 @@ export class WebGpuEngine implements Engine {
       maxNumTokens,
       prefillChunk: o.prefillChunk,
       lookahead: depth,
+      maxContext: c.maxSeqLen,
     });
     const proposer = await createProposer(ctx, model, runner, { ...o, maxBatch, maxNumTokens });
     const spec = proposer ? new Speculator(proposer, depth, c.maxSeqLen) : undefined;
@@ -267,6 +272,11 @@ export class WebGpuEngine implements Engine {
         // A speculative decode needs the target's distribution after the last token and after every draft.
         if (c.draft || (c.sample && i === c.count - 1)) outRows.push(tokens.length - 1);
       }
+    }
+    for (const position of this.scheduler.padding) {
+      tokens.push(0);
+      positions.push(position);
+      slots.push(this.runner.padSlot);
     }
     return { tokens, positions, slots, outRows };
   }

@@ -16,11 +16,17 @@ export function upload(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferVi
   }
 }
 
-export function bindGroup(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
-  return device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+/** Buffer i at binding i; an undefined entry is a binding the entry point does not use ('auto' layouts omit it). */
+export function bindGroup(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  buffers: (GPUBuffer | undefined)[],
+): GPUBindGroup {
+  const entries: GPUBindGroupEntry[] = [];
+  buffers.forEach((buffer, binding) => {
+    if (buffer) entries.push({ binding, resource: { buffer } });
   });
+  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
 }
 
 /** Reads a buffer back (test and readback helper; the hot path keeps its own staging buffer). */

@@ -5,6 +5,7 @@ import type { GpuContext } from '../device/device.ts';
 import { kernelPipeline } from '../device/kernels.ts';
 import { type ModelConfig, tensorNames } from '../model/config.ts';
 import type { LoadedModel } from '../model/weights.ts';
+import { type AttentionBuffers, type AttentionKind, attentionPlan } from '../ops/attention.ts';
 import {
   defaultLinearParams,
   getWeightFormat,
@@ -23,6 +24,7 @@ export interface RunnerOptions {
   numBlocks: number; // KV blocks in the pool
   workgroupSize: number;
   weightFormat?: WeightFormat; // the linear layers' storage (--precision / --quant); default f32
+  attention?: AttentionKind; // default flash
 }
 
 /** One step's tokens: token i belongs to sequence slot slots[i] at position positions[i]. */
@@ -47,6 +49,12 @@ export class ModelRunner {
   readonly config: ModelConfig;
   readonly options: RunnerOptions;
   readonly maxBlocksPerSeq: number;
+  /**
+   * A slot whose every block-table entry is one scratch block outside the pool: padding tokens (rows of a static
+   * batch whose sequence has finished) run there at any position, costing what a real row costs, touching no
+   * sequence's cache.
+   */
+  readonly padSlot: number;
   weightBytes = 0;
   kvBytes = 0;
   scratchBytes = 0;
@@ -80,10 +88,12 @@ export class ModelRunner {
       slots: u32('slots', options.maxTokens), // [T]
       outRows: u32('outRows', options.maxOut), // [R]
       counts: u32('counts', 4), // {n_tokens, n_out}
-      blockTable: u32('blockTable', options.maxSeqs * this.maxBlocksPerSeq), // [slots, maxBlocksPerSeq]
+      blockTable: u32('blockTable', (options.maxSeqs + 1) * this.maxBlocksPerSeq), // [slots + padSlot, maxBlocks]
     };
     this.logits = storageBuffer(d, 'logits', options.maxOut * config.vocabSize * 4); // [R, vocab]
     this.staging = d.createBuffer({ label: 'logits-staging', size: this.logits.size, usage: 0x01 | 0x08 });
+    this.padSlot = options.maxSeqs;
+    this.setBlockTable(this.padSlot, new Array(this.maxBlocksPerSeq).fill(options.numBlocks));
   }
 
   static async create(ctx: GpuContext, model: LoadedModel, options: RunnerOptions): Promise<ModelRunner> {
@@ -115,15 +125,33 @@ export class ModelRunner {
     const att = f32('att', T * qDim); // [T, nHeads * headDim] attention output
     const gate = f32('gate', T * c.hiddenDim); // [T, hidden]
     const up = f32('up', T * c.hiddenDim); // [T, hidden]
-    const scores = f32('scores', T * c.nHeads * c.maxSeqLen); // [T, nHeads, maxSeqLen]
+    const attention = attentionPlan(o.attention ?? 'flash', {
+      headDim: c.headDim,
+      nHeads: c.nHeads,
+      nKvHeads: c.nKvHeads,
+      blockSize: o.kvBlockSize,
+      maxBlocks: this.maxBlocksPerSeq,
+      maxContext: c.maxSeqLen,
+      maxTokens: T,
+      workgroupSize: WG,
+      software: this.software,
+    });
+    const attnScratch = attention.scratchFloats > 0 ? f32('attention-scratch', attention.scratchFloats) : undefined;
     const xo = f32('xout', o.maxOut * c.dim); // [R, dim] final-normed rows whose logits are wanted
     const { tokens, positions, slots, outRows, counts, blockTable } = this.io;
     const w = (name: string) => this.weights.f32.get(name)!;
 
     let list = this.body;
-    const add = (name: string, constants: Record<string, number>, buffers: GPUBuffer[], size: Dispatch['size']) => {
-      const pipeline = kernelPipeline(d, name, { WG, ...constants });
-      list.push({ name, pipeline, bind: bindGroup(d, pipeline, buffers), size });
+    const add = (
+      name: string,
+      constants: Record<string, number>,
+      buffers: (GPUBuffer | undefined)[],
+      size: Dispatch['size'],
+      entryPoint = 'main',
+    ) => {
+      const pipeline = kernelPipeline(d, name, { WG, ...constants }, entryPoint);
+      const label = entryPoint === 'main' ? name : `${name}.${entryPoint}`;
+      list.push({ name: label, pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
     const format = this.weights.format;
     const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, accumulate = false, useOutCount = false) => {
@@ -153,7 +181,8 @@ export class ModelRunner {
 
     add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts], (t) => [ceil(c.dim, WG), t, 1]);
     for (let l = 0; l < c.nLayers; l++) {
-      const cacheBytes = o.numBlocks * o.kvBlockSize * kvDim * 4;
+      // One block past the pool: the padding slot's scratch (padSlot).
+      const cacheBytes = (o.numBlocks + 1) * o.kvBlockSize * kvDim * 4;
       const kCache = storageBuffer(d, `k_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
       const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
       this.kvBytes += 2 * cacheBytes;
@@ -168,14 +197,21 @@ export class ModelRunner {
         [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
         (t) => [ceil(pairs, WG), t, 1],
       );
-      add(
-        'attention',
-        // On a CPU every invocation of a workgroup runs, busy or not, at each barrier: a narrow workgroup per
-        // (token, head) wastes far less there. GPUs keep the toggle's size.
-        { ...kvShape, MAX_BLOCKS: this.maxBlocksPerSeq, MAX_CTX: c.maxSeqLen, ...(this.software ? { WG: 16 } : {}) },
-        [q, kCache, vCache, positions, slots, blockTable, scores, att, counts],
-        (t) => [c.nHeads, t, 1],
-      );
+      const attnBuffers: AttentionBuffers = {
+        q,
+        kCache,
+        vCache,
+        positions,
+        slots,
+        blockTable,
+        out: att,
+        counts,
+        ...(attnScratch ? { scratch: attnScratch } : {}),
+      };
+      for (const pass of attention.passes) {
+        const buffers = pass.bindings.map((b) => (b ? attnBuffers[b] : undefined));
+        add(pass.kernel, pass.constants, buffers, (t) => pass.grid(t), pass.entryPoint);
+      }
       linear(att, tensorNames.wo(l), x, true);
       norm(x, tensorNames.ffnNorm(l), xb);
       linear(xb, tensorNames.w1(l), gate);

@@ -1,6 +1,9 @@
 // Which tokens of which sequences go into the next step. Policies (the --batch toggle):
 //   none        one sequence at a time, FIFO
-//   static      a batch of up to maxBatch is admitted when the previous batch has fully finished
+//   static      a batch of up to maxBatch is admitted when the previous batch has fully finished; the batch keeps
+//               its shape until then, as static batching runs a fixed [batch, ...] tensor: a finished sequence's
+//               row goes on being computed as padding (its positions keep advancing, its output is discarded),
+//               which is the cost continuous batching exists to remove (Orca, OSDI '22, section 2)
 //   continuous  sequences join and leave every step (Orca/vLLM iteration-level scheduling)
 // Every step takes decodes first (one token per running sequence), then prompt chunks within the token budget.
 // When the KV pool runs dry, the most recently admitted sequence is preempted: its blocks are freed and it is
@@ -16,6 +19,7 @@ export interface SchedulerLimits {
   maxNumTokens: number; // tokens per step
   prefillChunk: number; // max prompt tokens of one sequence per step (0 = up to maxNumTokens)
   lookahead: number; // speculative depth: a decode may carry this many draft tokens, so it reserves room for them
+  maxContext: number; // the model's context: padding rows stop there
 }
 
 export interface Chunk {
@@ -30,6 +34,9 @@ export class Scheduler {
   readonly waiting: Sequence[] = [];
   readonly running: Sequence[] = [];
   preemptions = 0;
+  /** Positions of the padding rows in the step schedule() just planned (static mode; run on the runner's padSlot). */
+  padding: number[] = [];
+  private padRows: number[] = []; // next position of each finished row of the running static batch
   private readonly freeSlots: number[];
 
   constructor(
@@ -55,6 +62,10 @@ export class Scheduler {
     if (i >= 0) {
       this.running.splice(i, 1);
       this.freeSlots.push(seq.slot);
+      if (this.mode === 'static') {
+        if (this.running.length === 0) this.padRows = [];
+        else this.padRows.push(seq.tokens.length - 1); // the position its next decode would have had
+      }
     } else {
       const w = this.waiting.indexOf(seq);
       if (w >= 0) this.waiting.splice(w, 1);
@@ -84,6 +95,8 @@ export class Scheduler {
       chunks.push({ seq, start: seq.computed, count, sample: count === seq.uncomputed });
       budget -= count;
     }
+    this.padding = this.padRows.slice(0, budget);
+    this.padRows = this.padRows.map((p) => p + 1).filter((p) => p < this.limits.maxContext);
     return chunks;
   }
 

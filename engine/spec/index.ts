@@ -39,6 +39,7 @@ const FACTORIES: Record<SpecMethod, Factory> = {
       numBlocks: o.maxBatch * perSeq,
       workgroupSize: o.workgroupSize,
       weightFormat: weightFormatOf(o),
+      attention: o.attention,
     });
     return new ModelDrafter({
       runner,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createDevice, type GpuContext } from '../../engine/device/device.ts';
 import { kernelPipeline } from '../../engine/device/kernels.ts';
-import { readBuffer } from '../../engine/runtime/gpu-buffers.ts';
+import { bindGroup, readBuffer } from '../../engine/runtime/gpu-buffers.ts';
 
 let ctx: Promise<GpuContext> | undefined;
 export const gpu = (): Promise<GpuContext> => {
@@ -45,16 +45,13 @@ export async function dispatch(
   ctx: GpuContext,
   kernel: string,
   constants: Record<string, number>,
-  buffers: GPUBuffer[],
+  buffers: (GPUBuffer | undefined)[], // binding i; undefined: not used by the entry point
   grid: [number, number?, number?],
   entryPoint = 'main',
 ): Promise<void> {
   const d = ctx.device;
   const p = kernelPipeline(d, kernel, constants, entryPoint);
-  const bind = d.createBindGroup({
-    layout: p.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
+  const bind = bindGroup(d, p, buffers);
   d.pushErrorScope('validation');
   const enc = d.createCommandEncoder();
   const pass = enc.beginComputePass();

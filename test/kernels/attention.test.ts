@@ -3,6 +3,7 @@
 // Bound: relative error <= 1e-4 (f32 trigonometry and exp vs f64; observed ~1e-6).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { type AttentionBuffers, attentionPlan } from '../../engine/ops/attention.ts';
 import { attention, rope } from '../../engine/reference/ops.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
 
@@ -58,16 +59,22 @@ for (const layout of ['interleaved', 'half'] as const) {
   });
 }
 
-for (const [kernel, WG, H, KVH, HD] of [
-  ['attention', 64, 4, 4, 16], // multi-head
-  ['attention', 128, 8, 2, 8], // grouped-query
-  ['attention', 64, 4, 1, 32], // multi-query
-  ['attention', 16, 8, 4, 16], // the narrow workgroup software adapters get
-  ['attention_flash_rows', 8, 4, 4, 16], // flash on CPUs: 12 (token, head) pairs, the second workgroup partial
-  ['attention_flash_rows', 8, 8, 2, 8],
-  ['attention_flash_rows', 4, 4, 1, 32],
+// Every attention kind as the runner launches it (attentionPlan), on GPUs and on CPUs. WG 4 with a 32-position
+// context makes flash split contexts into 4-position pieces (11 positions: 3 splits, 5: 2) that `combine` merges.
+for (const [kind, software, WG, H, KVH, HD] of [
+  ['naive', false, 64, 4, 4, 16], // multi-head
+  ['naive', false, 128, 8, 2, 8], // grouped-query
+  ['naive', false, 64, 4, 1, 32], // multi-query
+  ['naive', true, 64, 8, 4, 16], // the narrow workgroup software adapters get
+  ['flash', false, 4, 4, 4, 16], // split contexts
+  ['flash', false, 16, 8, 2, 8], // one split per token, written directly
+  ['flash', false, 4, 4, 1, 32],
+  ['flash', true, 64, 4, 4, 16], // CPUs: 12 (token, head) pairs over workgroups of 8, the second partial
+  ['flash', true, 64, 8, 2, 8],
+  ['flash', true, 64, 4, 1, 32],
 ] as const) {
-  test(`${kernel} over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
+  const where = software ? 'CPU' : 'GPU';
+  test(`${kind} attention (${where} kernels) over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
     const ctx = await gpu();
     const d = ctx.device;
     const kvd = KVH * HD;
@@ -95,20 +102,32 @@ for (const [kernel, WG, H, KVH, HD] of [
     const slots = new Uint32Array([0, 0, 1]);
     const q = randoms(3 * H * HD, 18);
     const out = buffer(d, 3 * H * HD);
-    const common = [
-      buffer(d, q),
-      buffer(d, kc),
-      buffer(d, vc),
-      buffer(d, positions),
-      buffer(d, slots),
-      buffer(d, table),
-    ];
-    const shapeConstants = { WG, HEAD_DIM: HD, N_HEADS: H, N_KV_HEADS: KVH, BLOCK, MAX_BLOCKS };
-    if (kernel === 'attention') {
-      const scores = buffer(d, 3 * H * 32);
-      await dispatch(ctx, kernel, { ...shapeConstants, MAX_CTX: 32 }, [...common, scores, out, counts(d, 3)], [H, 3]);
-    } else {
-      await dispatch(ctx, kernel, shapeConstants, [...common, out, counts(d, 3)], [Math.ceil((3 * H) / WG)]);
+    const plan = attentionPlan(kind, {
+      headDim: HD,
+      nHeads: H,
+      nKvHeads: KVH,
+      blockSize: BLOCK,
+      maxBlocks: MAX_BLOCKS,
+      maxContext: 32,
+      maxTokens: 3,
+      workgroupSize: WG,
+      software,
+    });
+    const buffers: AttentionBuffers = {
+      q: buffer(d, q),
+      kCache: buffer(d, kc),
+      vCache: buffer(d, vc),
+      positions: buffer(d, positions),
+      slots: buffer(d, slots),
+      blockTable: buffer(d, table),
+      scratch: buffer(d, randoms(Math.max(plan.scratchFloats, 4), 19)), // garbage: no kernel may read unwritten scratch
+      out,
+      counts: counts(d, 3),
+    };
+    if (kind === 'flash' && !software && WG === 4) assert.ok(plan.passes[0]!.constants.SPLIT! < 11, 'A spans splits');
+    for (const pass of plan.passes) {
+      const bound = pass.bindings.map((b) => (b ? buffers[b] : undefined));
+      await dispatch(ctx, pass.kernel, pass.constants, bound, pass.grid(3), pass.entryPoint);
     }
     const got = await readF32(ctx, out, 3 * H * HD);
     const shape = { nHeads: H, nKvHeads: KVH, headDim: HD };

@@ -1,0 +1,133 @@
+// Attention kernels (the --attention toggle): causal attention of each step token over its sequence's paged KV
+// cache, grouped-query heads sharing a KV head. Each kind is a list of passes the runner encodes per layer.
+//   naive  kernels/attention.wgsl: a workgroup per (head, token); all scores to a scratch row, softmax, weighted sum.
+//   flash  one pass over the cache with an online softmax, no scores in memory. GPUs: kernels/attention_flash.wgsl,
+//          tiles of positions per workgroup, contexts split over workgroups (flash-decoding) and merged by its
+//          `combine` pass. CPUs: kernels/attention_flash_rows.wgsl, one invocation per (token, head), no barriers.
+import { BenchError } from '../errors.ts';
+
+export const ATTENTION_KINDS = ['naive', 'flash'] as const;
+export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+
+export interface AttentionShape {
+  headDim: number;
+  nHeads: number;
+  nKvHeads: number;
+  blockSize: number; // KV block
+  maxBlocks: number; // block-table row length
+  maxContext: number; // the model's context: the longest a sequence gets
+  maxTokens: number; // tokens per step: scratch rows
+  workgroupSize: number;
+  software: boolean; // a CPU adapter (lavapipe)
+}
+
+/** The buffers attention reads and writes, by the names the passes bind. */
+export interface AttentionBuffers {
+  q: GPUBuffer;
+  kCache: GPUBuffer;
+  vCache: GPUBuffer;
+  positions: GPUBuffer;
+  slots: GPUBuffer;
+  blockTable: GPUBuffer;
+  scratch?: GPUBuffer; // scratchFloats of the plan, shared by every layer
+  out: GPUBuffer;
+  counts: GPUBuffer;
+}
+type Name = keyof AttentionBuffers;
+
+export interface AttentionPass {
+  kernel: string;
+  entryPoint?: string;
+  constants: Record<string, number>;
+  bindings: (Name | undefined)[]; // binding i -> buffer; undefined: unused by this entry point
+  grid: (tokens: number) => [number, number, number];
+}
+
+export interface AttentionPlan {
+  scratchFloats: number;
+  passes: AttentionPass[];
+}
+
+const MAX_DIM = 65535;
+const MAX_HEAD_DIM = 256; // the flash kernels' MAX_D4 * 4
+const ALL: Name[] = ['q', 'kCache', 'vCache', 'positions', 'slots', 'blockTable', 'scratch', 'out', 'counts'];
+
+/** Groups folded over x and y, as the row-per-invocation kernels index them. */
+const folded = (groups: number): [number, number, number] => {
+  const gx = Math.min(Math.max(groups, 1), MAX_DIM);
+  return [gx, Math.ceil(groups / gx), 1];
+};
+
+export function attentionPlan(kind: AttentionKind, s: AttentionShape): AttentionPlan {
+  const shape = {
+    HEAD_DIM: s.headDim,
+    N_HEADS: s.nHeads,
+    N_KV_HEADS: s.nKvHeads,
+    BLOCK: s.blockSize,
+    MAX_BLOCKS: s.maxBlocks,
+  };
+  if (kind === 'naive') {
+    return {
+      scratchFloats: s.maxTokens * s.nHeads * s.maxContext, // [T, heads, context] scores
+      passes: [
+        {
+          kernel: 'attention',
+          // On a CPU every invocation of a workgroup runs at each barrier, busy or not: a narrow workgroup wastes less.
+          constants: { WG: s.software ? 16 : s.workgroupSize, ...shape, MAX_CTX: s.maxContext },
+          bindings: ALL,
+          grid: (t) => [s.nHeads, t, 1],
+        },
+      ],
+    };
+  }
+  if (s.headDim % 4 !== 0 || s.headDim > MAX_HEAD_DIM) {
+    throw new BenchError(
+      'UNSUPPORTED',
+      `--attention flash needs a head dimension that is a multiple of 4, at most ${MAX_HEAD_DIM} (this model: ${s.headDim}): use --attention naive`,
+    );
+  }
+  if (s.software) {
+    const WG = 8; // llvmpipe's SIMD width on AVX2: a workgroup is 8 heads walking the same positions
+    const bindings: (Name | undefined)[] = [
+      'q',
+      'kCache',
+      'vCache',
+      'positions',
+      'slots',
+      'blockTable',
+      'out',
+      'counts',
+    ];
+    return {
+      scratchFloats: 0,
+      passes: [
+        {
+          kernel: 'attention_flash_rows',
+          constants: { WG, ...shape },
+          bindings,
+          grid: (t) => folded(Math.ceil((t * s.nHeads) / WG)),
+        },
+      ],
+    };
+  }
+  // Splits of SPLIT positions (a multiple of the tile), at most 16 per token: a batch-1 decode at a long context
+  // spreads over heads x 16 workgroups, and the partial results stay small.
+  // A thread holds at most 4 of a head's output dimensions (the kernel's MAX_DIMS).
+  const WG = Math.max(s.workgroupSize, s.headDim / 4);
+  const split = Math.max(WG, Math.ceil(Math.ceil(s.maxContext / 16) / WG) * WG);
+  const maxSplits = Math.ceil(s.maxContext / split);
+  const constants = { WG, ...shape, SPLIT: split, MAX_SPLITS: maxSplits };
+  return {
+    scratchFloats: s.maxTokens * s.nHeads * maxSplits * (s.headDim + 2), // [T, heads, splits, m, l, output]
+    passes: [
+      { kernel: 'attention_flash', constants, bindings: ALL, grid: (t) => [s.nHeads, t, maxSplits] },
+      {
+        kernel: 'attention_flash',
+        entryPoint: 'combine',
+        constants,
+        bindings: [undefined, undefined, undefined, 'positions', undefined, undefined, 'scratch', 'out', 'counts'],
+        grid: (t) => [s.nHeads, t, 1],
+      },
+    ],
+  };
+}
