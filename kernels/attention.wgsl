@@ -10,8 +10,8 @@ override MAX_CTX: u32; // scratch row length (the model's context)
 
 struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(0) var<storage, read> q: array<f32>; // [T, N_HEADS * HEAD_DIM]
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
+@group(0) @binding(1) var<storage, read> k_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
+@group(0) @binding(2) var<storage, read> v_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
 @group(0) @binding(3) var<storage, read> positions: array<u32>; // [T]
 @group(0) @binding(4) var<storage, read> slots: array<u32>; // [T]
 @group(0) @binding(5) var<storage, read> block_table: array<u32>; // [slots, MAX_BLOCKS]
@@ -21,9 +21,11 @@ struct Counts { n_tokens: u32, n_out: u32 }
 
 var<workgroup> red: array<f32, WG>;
 
-fn cache_row(slot: u32, p: u32) -> u32 {
-  let block = block_table[slot * MAX_BLOCKS + p / BLOCK];
-  return (block * BLOCK + p % BLOCK) * N_KV_HEADS * HEAD_DIM;
+//! include kv_cache
+
+// First cache word of KV head kvh at position p of the sequence in `slot`.
+fn cache_at(slot: u32, p: u32, kvh: u32) -> u32 {
+  return kv_at(block_table[slot * MAX_BLOCKS + p / BLOCK] * BLOCK + p % BLOCK, kvh);
 }
 
 @compute @workgroup_size(WG)
@@ -40,9 +42,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   var m = -3.4e38;
   for (var p = lid; p < len; p += WG) {
-    let ko = cache_row(slot, p) + kvh * HEAD_DIM;
+    let ko = cache_at(slot, p, kvh);
     var s = 0.0;
-    for (var d = 0u; d < HEAD_DIM; d++) { s += q[qo + d] * k_cache[ko + d]; }
+    for (var d = 0u; d < HEAD_DIM; d++) { s += q[qo + d] * k1(ko, d); }
     s *= scale;
     scores[so + p] = s;
     m = max(m, s);
@@ -73,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var d = lid; d < HEAD_DIM; d += WG) {
     var acc = 0.0;
     for (var p = 0u; p < len; p++) {
-      acc += scores[so + p] * v_cache[cache_row(slot, p) + kvh * HEAD_DIM + d];
+      acc += scores[so + p] * v1(cache_at(slot, p, kvh), d);
     }
     out[qo + d] = acc * inv;
   }

@@ -18,8 +18,8 @@ const MAX_DIMS: u32 = 4u; // head dimensions per thread in the value pass
 
 struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(0) var<storage, read> q: array<vec4f>; // [T, N_HEADS * HEAD_DIM / 4]
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4f>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM / 4]
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
+@group(0) @binding(1) var<storage, read> k_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
+@group(0) @binding(2) var<storage, read> v_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
 @group(0) @binding(3) var<storage, read> positions: array<u32>; // [T]
 @group(0) @binding(4) var<storage, read> slots: array<u32>; // [T]
 @group(0) @binding(5) var<storage, read> block_table: array<u32>; // [slots, MAX_BLOCKS]
@@ -30,7 +30,9 @@ struct Counts { n_tokens: u32, n_out: u32 }
 var<workgroup> qs: array<vec4f, MAX_D4>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> weights: array<f32, WG>; // exp(score - m) of the tile's positions
-var<workgroup> rows: array<u32, WG>; // each tile position's cache row offset (in floats, this KV head)
+var<workgroup> rows: array<u32, WG>; // each tile position's first cache word (this KV head)
+
+//! include kv_cache
 
 fn n_splits(len: u32) -> u32 {
   return (len + SPLIT - 1u) / SPLIT;
@@ -51,8 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (p0 >= len) { return; }
   let p1 = min(len, p0 + SPLIT);
   let D4 = HEAD_DIM / 4u;
-  let kv_off = (h / (N_HEADS / N_KV_HEADS)) * HEAD_DIM;
-  let row_len = N_KV_HEADS * HEAD_DIM;
+  let kvh = h / (N_HEADS / N_KV_HEADS);
   let table = slots[t] * MAX_BLOCKS;
   let scale = inverseSqrt(f32(HEAD_DIM));
   for (var i = lid; i < D4; i += WG) { qs[i] = q[(t * N_HEADS + h) * D4 + i] * scale; }
@@ -66,9 +67,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     var score = -3.4e38;
     var row = 0u;
     if (p < p1) {
-      row = (block_table[table + p / BLOCK] * BLOCK + p % BLOCK) * row_len + kv_off;
+      row = kv_at(block_table[table + p / BLOCK] * BLOCK + p % BLOCK, kvh);
       var dot_qk = 0.0;
-      for (var i = 0u; i < D4; i++) { dot_qk += dot(qs[i], k_cache[row / 4u + i]); }
+      for (var i = 0u; i < D4; i++) { dot_qk += dot(qs[i], k4(row, i)); }
       score = dot_qk;
     }
     rows[lid] = row;
@@ -90,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let d = lid + k * WG;
       if (d < HEAD_DIM) {
         var a = acc[k] * correction;
-        for (var j = 0u; j < n; j++) { a += weights[j] * v_cache[rows[j] + d]; }
+        for (var j = 0u; j < n; j++) { a += weights[j] * v1(rows[j], d); }
         acc[k] = a;
       }
     }

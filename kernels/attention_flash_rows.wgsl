@@ -11,10 +11,12 @@ override BLOCK: u32;
 override MAX_BLOCKS: u32;
 const MAX_D4: u32 = 64u;
 
+//! include kv_cache
+
 struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(0) var<storage, read> q: array<vec4f>; // [T, N_HEADS * HEAD_DIM / 4]
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4f>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM / 4]
-@group(0) @binding(2) var<storage, read> v_cache: array<vec4f>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM / 4]
+@group(0) @binding(1) var<storage, read> k_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
+@group(0) @binding(2) var<storage, read> v_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
 @group(0) @binding(3) var<storage, read> positions: array<u32>; // [T]
 @group(0) @binding(4) var<storage, read> slots: array<u32>; // [T]
 @group(0) @binding(5) var<storage, read> block_table: array<u32>; // [slots, MAX_BLOCKS]
@@ -32,8 +34,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let h = th % N_HEADS;
   let D4 = HEAD_DIM / 4u;
   let qo = th * D4;
-  let kvo = (h / (N_HEADS / N_KV_HEADS)) * D4;
-  let row_len = N_KV_HEADS * D4;
+  let kvh = h / (N_HEADS / N_KV_HEADS);
   let scale = inverseSqrt(f32(HEAD_DIM));
   var qv: array<vec4f, MAX_D4>;
   for (var d = 0u; d < D4; d++) { qv[d] = q[qo + d] * scale; }
@@ -43,14 +44,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let len = positions[t] + 1u; // causal: positions 0..pos of this token's sequence
   let table = slots[t] * MAX_BLOCKS;
   for (var p = 0u; p < len; p++) {
-    let row = (block_table[table + p / BLOCK] * BLOCK + p % BLOCK) * row_len + kvo;
+    let at = kv_at(block_table[table + p / BLOCK] * BLOCK + p % BLOCK, kvh);
     var s = 0.0;
-    for (var d = 0u; d < D4; d++) { s += dot(qv[d], k_cache[row + d]); }
+    for (var d = 0u; d < D4; d++) { s += dot(qv[d], k4(at, d)); }
     let m_new = max(m, s);
     let correction = exp(m - m_new);
     let e = exp(s - m_new);
     l = l * correction + e;
-    for (var d = 0u; d < D4; d++) { acc[d] = acc[d] * correction + e * v_cache[row + d]; }
+    for (var d = 0u; d < D4; d++) { acc[d] = acc[d] * correction + e * v4(at, d); }
     m = m_new;
   }
   if (i < total) {

@@ -7,10 +7,17 @@ import { fileURLToPath } from 'node:url';
 const KERNEL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'kernels');
 const sources = new Map<string, string>();
 
-export function kernelSource(name: string): string {
+// A line `//! include NAME` is replaced by kernels/NAME.wgsl: WGSL has no imports, and helpers several kernels
+// share (reading the KV cache in its format) should exist once.
+const INCLUDE = /^\/\/! include (\w+)$/gm;
+
+export function kernelSource(name: string, seen: string[] = []): string {
   let src = sources.get(name);
   if (src === undefined) {
-    src = readFileSync(join(KERNEL_DIR, `${name}.wgsl`), 'utf8');
+    if (seen.includes(name)) throw new Error(`kernels/${name}.wgsl includes itself (${[...seen, name].join(' -> ')})`);
+    src = readFileSync(join(KERNEL_DIR, `${name}.wgsl`), 'utf8').replace(INCLUDE, (_, inc: string) =>
+      kernelSource(inc, [...seen, name]),
+    );
     sources.set(name, src);
   }
   return src;
