@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { intArg } from '../cli/options.ts';
 import { addToggleOptions, engineOptions, type ToggleFlags, togglesInEffect } from '../cli/toggles.ts';
 import { createDevice } from '../device/device.ts';
+import { cachedProbe } from '../device/probe.ts';
 import { loadModel } from '../model/load.ts';
 import { WebGpuEngine } from '../runtime/engine.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './body.ts';
@@ -75,6 +76,10 @@ export function registerServe(program: Command): void {
         software: ctx.isSoftware,
         synthetic: model.info.synthetic,
         memoryBytes: engine.runner.weightBytes + engine.runner.kvBytes + engine.runner.scratchBytes,
+        // For memory-bandwidth utilisation in reports: bytes of weights one decode token reads, against the
+        // device's measured copy bandwidth (bench info).
+        weightBytesPerToken: engine.runner.weightReadBytes,
+        deviceGBps: (await cachedProbe(ctx)).copyGBps,
       },
       shutdownGraceMs: f.shutdownGrace,
       ...(apiKey ? { apiKey } : {}),
