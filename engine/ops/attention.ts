@@ -19,6 +19,7 @@ export interface AttentionShape {
   maxTokens: number; // tokens per step: scratch rows
   workgroupSize: number;
   software: boolean; // a CPU adapter (lavapipe)
+  splitAlign?: number; // flash on GPUs: split lengths are multiples of this (default 32; tests use small ones)
 }
 
 /** The buffers attention reads and writes, by the names the passes bind. */
@@ -110,13 +111,13 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
       ],
     };
   }
-  // Splits of SPLIT positions (a multiple of the tile), at most 16 per token: a batch-1 decode at a long context
-  // spreads over heads x 16 workgroups, and the partial results stay small.
-  // A thread holds at most 4 of a head's output dimensions (the kernel's MAX_DIMS).
+  // A thread holds at most 4 of a head's output dimensions (the kernel's MAX_DIMS). Contexts are cut into at most
+  // 16 splits of a multiple of 32 positions: a batch-1 decode at a few hundred positions already spreads over
+  // heads x 9 workgroups, and the partial results stay small.
   const WG = Math.max(s.workgroupSize, s.headDim / 4);
-  const split = Math.max(WG, Math.ceil(Math.ceil(s.maxContext / 16) / WG) * WG);
-  const maxSplits = Math.ceil(s.maxContext / split);
-  const constants = { WG, ...shape, SPLIT: split, MAX_SPLITS: maxSplits };
+  const align = s.splitAlign ?? 32;
+  const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
+  const constants = { WG, ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align };
   return {
     scratchFloats: s.maxTokens * s.nHeads * maxSplits * (s.headDim + 2), // [T, heads, splits, m, l, output]
     passes: [
