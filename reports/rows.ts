@@ -1,7 +1,7 @@
 // The summary table every report shows, one row per configuration, in the style of the TGI A6000/4090 table
 // (#, GPU, memory, engine, threads, time, speculate) plus throughput and latency percentiles.
 import type { ConfigResult, ResultsFile } from '../harness/output/types.ts';
-import { bytes, ms, num } from './format.ts';
+import { bytes, ms, num, percent } from './format.ts';
 
 export interface Column {
   key: string;
@@ -45,6 +45,24 @@ export function speculateOf(c: ConfigResult): string {
   return `${e.spec}${e.specDepth !== undefined ? ` k=${e.specDepth}` : ''}`;
 }
 
+/**
+ * Memory-bandwidth utilisation of decode: weight bytes read per step (bench serve's /info) x steps per second
+ * (1 / median inter-token latency) / the device's measured copy bandwidth. A step reads the weights once whatever
+ * the batch, so this holds at any concurrency; with speculative decoding a step yields several tokens and the
+ * inter-token latency no longer times a step, so it is left out there (as for servers that do not say).
+ */
+export function mbuOf(c: ConfigResult): number | undefined {
+  const s = c.target.server;
+  const bytesPerStep = s?.weightBytesPerToken;
+  const gbps = s?.deviceGBps;
+  const spec = (c.target.engine as { spec?: string; specDepth?: number } | undefined) ?? {};
+  const speculating = spec.spec !== undefined && spec.spec !== 'none' && spec.specDepth !== 0;
+  const itl = nz(c.summary.itl);
+  if (typeof bytesPerStep !== 'number' || typeof gbps !== 'number' || gbps <= 0 || speculating || !itl)
+    return undefined;
+  return ((1000 / itl) * bytesPerStep) / (gbps * 1e9);
+}
+
 export const COLUMNS: Column[] = [
   { key: 'index', title: '#', numeric: true, value: (c) => c.index + 1, text: (c) => String(c.index + 1) },
   { key: 'name', title: 'config', numeric: false, value: (c) => c.name, text: (c) => c.name },
@@ -75,6 +93,7 @@ export const COLUMNS: Column[] = [
       (v) => num(v),
     ),
   },
+  { key: 'mbu', title: 'MBU', ...metric(mbuOf, percent) },
   {
     key: 'requestPerS',
     title: 'req/s',

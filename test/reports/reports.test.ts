@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { ResultsFile } from '../../harness/output/types.ts';
+import type { ConfigResult, ResultsFile } from '../../harness/output/types.ts';
 import { RunEvents } from '../../harness/run/events.ts';
 import { runScenario } from '../../harness/run/run.ts';
 import { loadScenarioText } from '../../harness/scenario/load.ts';
@@ -14,6 +14,7 @@ import { compareRuns, renderCompare } from '../../reports/compare.ts';
 import { attachConsole } from '../../reports/console.ts';
 import { renderCsv } from '../../reports/csv.ts';
 import { renderMarkdown } from '../../reports/markdown.ts';
+import { mbuOf } from '../../reports/rows.ts';
 import { startFakeServer } from '../harness/fixtures/fake-server.ts';
 
 const CLI = fileURLToPath(new URL('../harness/cli-entry.ts', import.meta.url));
@@ -43,7 +44,7 @@ test('report.md: the TGI-style table, one row per configuration, latency details
   const md = renderMarkdown(results);
   assert.ok(
     md.includes(
-      '| # | config | GPU | memory | engine | threads | time (s) | speculate | tok/s | req/s | TTFT p50 (ms) | TTFT p99 (ms) | ITL p50 (ms) | ITL p99 (ms) | e2e p50 (ms) | errors |',
+      '| # | config | GPU | memory | engine | threads | time (s) | speculate | tok/s | MBU | req/s | TTFT p50 (ms) | TTFT p99 (ms) | ITL p50 (ms) | ITL p99 (ms) | e2e p50 (ms) | errors |',
     ),
   );
   assert.match(md, /^\| 1 \| model=fast \| FakeGPU 9000 \| – \| openai: fast \| 2 \|/m);
@@ -140,4 +141,19 @@ test('CLI: bad input exits 2 with one clear line', () => {
   assert.match(run.stderr, /bad\.yaml:3:19: load\.requests: expected number, got string "ten"/);
   writeFileSync(join(dir, 'junk.json'), '{"kind": "something else"}');
   assert.equal(cli('gate', join(dir, 'junk.json'), '--baseline', 'x').status, 2);
+});
+
+test('MBU column: weight bytes per step x steps per second (1 / median ITL) / device bandwidth; none when speculating', () => {
+  const config = (engine: Record<string, unknown>, server: Record<string, unknown>, itlP50: number) =>
+    ({
+      target: { kind: 'engine', engine, server },
+      summary: { itl: { count: 10, p50: itlP50, p99: itlP50 } },
+    }) as unknown as ConfigResult;
+  const bytes = { weightBytesPerToken: 2e9, deviceGBps: 2000 };
+  // 2 ms per step: 500 steps/s x 2 GB = 1 TB/s of 2 TB/s.
+  assert.equal(mbuOf(config({ spec: 'none' }, bytes, 2)), 0.5);
+  assert.equal(mbuOf(config({}, bytes, 4)), 0.25);
+  assert.equal(mbuOf(config({ spec: 'ngram', specDepth: 0 }, bytes, 4)), 0.25, 'depth 0 is plain decoding');
+  assert.equal(mbuOf(config({ spec: 'ngram', specDepth: 4 }, bytes, 2)), undefined);
+  assert.equal(mbuOf(config({}, { deviceGBps: 2000 }, 2)), undefined, 'a server that does not say');
 });
