@@ -19,10 +19,7 @@ struct Counts { n_tokens: u32, n_out: u32 }
 
 var<workgroup> partial: array<f32, WG * TT>;
 
-fn store(t: u32, n: u32, v: f32) {
-  let o = t * N + n;
-  if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
-}
+//! include matmul_store
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -43,9 +40,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  if (LANES == 1u) {
+  if (LANES == 1u && !SWIGLU) {
     if (n < N) {
-      for (var j = 0u; j < nt; j++) { store(t0 + j, n, acc[j]); }
+      for (var j = 0u; j < nt; j++) { store(t0 + j, n, acc[j], 0.0); }
     }
     return;
   }
@@ -57,5 +54,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     workgroupBarrier();
   }
-  if (lane < nt && n < N) { store(t0 + lane, n, partial[lane * WG + lid - lane]); }
+  // Lane j stores token j (LANES = 1: the one lane all). A SWIGLU pair's rows are adjacent row groups of this
+  // workgroup (WG / LANES is even): the odd row's gate is the previous group's result.
+  let gate = lid - lane - select(0u, LANES, SWIGLU && n % 2u == 1u);
+  if (n < N) {
+    for (var j = lane; j < nt; j += LANES) { store(t0 + j, n, partial[j * WG + lid - lane], partial[j * WG + gate]); }
+  }
 }

@@ -92,10 +92,7 @@ fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
   return v;
 }
 
-fn store(t: u32, n: u32, v: f32) {
-  let o = t * N + n;
-  if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
-}
+//! include matmul_store
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -155,7 +152,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
     if (LANES == 1u) {
       for (var r = 0u; r < ROWS; r++) {
-        if (n0 + r < N) { store(t, n0 + r, acc[r]); }
+        // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
+        if (n0 + r < N) { store(t, n0 + r, acc[r], acc[r - r % 2u]); }
       }
     } else {
       for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] = acc[r]; }
@@ -167,7 +165,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         workgroupBarrier();
       }
       for (var r = lane; r < ROWS; r += LANES) {
-        if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane]); }
+        let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, ROWS even)
+        if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane], gate); }
       }
       workgroupBarrier(); // the next token overwrites partial
     }

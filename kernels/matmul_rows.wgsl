@@ -20,10 +20,7 @@ struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
 @group(0) @binding(3) var<storage, read> counts: Counts;
 
-fn store(t: u32, n: u32, v: f32) {
-  let o = t * N + n;
-  if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
-}
+//! include matmul_store
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -61,7 +58,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   for (var j = 0u; j < nt; j++) {
     for (var r = 0u; r < ROWS; r++) {
-      if (n0 + r < N) { store(t0 + j, n0 + r, acc[j * ROWS + r]); }
+      // SWIGLU: ROWS is even, so row r's (gate, up) pair starts at this invocation's row r - r % 2.
+      if (n0 + r < N) { store(t0 + j, n0 + r, acc[j * ROWS + r], acc[j * ROWS + r - r % 2u]); }
     }
   }
 }

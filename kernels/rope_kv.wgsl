@@ -10,11 +10,14 @@ override THETA: f32 = 10000.0;
 override HALF: bool = false; // false: rotate (x[2i], x[2i+1]) as llama2.c; true: (x[i], x[i + d/2]) as Hugging Face
 override BLOCK: u32; // tokens per KV block
 override MAX_BLOCKS: u32; // block-table row length (blocks per sequence)
+// The fused QKV linear (--fusion on) writes q, k and v side by side, [T, q | k | v]: that buffer is then bound as both
+// k and v (read-only, so binding it twice is allowed) and q is read from it too, rotated into binding 0.
+override QKV: bool = false;
 
 struct Counts { n_tokens: u32, n_out: u32 }
-@group(0) @binding(0) var<storage, read_write> q: array<f32>; // [T, N_HEADS * HEAD_DIM]
-@group(0) @binding(1) var<storage, read> k: array<f32>; // [T, N_KV_HEADS * HEAD_DIM]
-@group(0) @binding(2) var<storage, read> v: array<f32>; // [T, N_KV_HEADS * HEAD_DIM]
+@group(0) @binding(0) var<storage, read_write> q: array<f32>; // [T, N_HEADS * HEAD_DIM] (unless QKV: in place)
+@group(0) @binding(1) var<storage, read> k: array<f32>; // [T, N_KV_HEADS * HEAD_DIM] or QKV [T, q | k | v]
+@group(0) @binding(2) var<storage, read> v: array<f32>; // [T, N_KV_HEADS * HEAD_DIM] or QKV [T, q | k | v]
 @group(0) @binding(3) var<storage, read_write> k_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
 @group(0) @binding(4) var<storage, read_write> v_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
 @group(0) @binding(5) var<storage, read> positions: array<u32>; // [T]
@@ -39,21 +42,32 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let angle = f32(pos) * freq;
   let c = cos(angle);
   let s = sin(angle);
+  let qd = N_HEADS * HEAD_DIM;
+  let kvd = N_KV_HEADS * HEAD_DIM;
+  // Where token t's k and v start in bindings 1 and 2 (QKV: one row holds q, k, v).
+  let k_at = select(t * kvd, t * (qd + 2u * kvd) + qd, QKV);
+  let v_at = select(t * kvd, t * (qd + 2u * kvd) + qd + kvd, QKV);
   if (is_q) {
-    let base = t * N_HEADS * HEAD_DIM;
-    let a = q[base + a_off];
-    let b = q[base + b_off];
+    let base = t * qd;
+    var a: f32;
+    var b: f32;
+    if (QKV) {
+      a = k[k_at - qd + a_off];
+      b = k[k_at - qd + b_off];
+    } else {
+      a = q[base + a_off];
+      b = q[base + b_off];
+    }
     q[base + a_off] = a * c - b * s;
     q[base + b_off] = a * s + b * c;
     return;
   }
-  let kvd = N_KV_HEADS * HEAD_DIM;
-  let a = k[t * kvd + a_off];
-  let b = k[t * kvd + b_off];
+  let a = k[k_at + a_off];
+  let b = k[k_at + b_off];
   let block = block_table[slots[t] * MAX_BLOCKS + pos / BLOCK];
   let dst = (block * BLOCK + pos % BLOCK) * kvd;
   k_cache[dst + a_off] = a * c - b * s;
   k_cache[dst + b_off] = a * s + b * c;
-  v_cache[dst + a_off] = v[t * kvd + a_off];
-  v_cache[dst + b_off] = v[t * kvd + b_off];
+  v_cache[dst + a_off] = v[v_at + a_off];
+  v_cache[dst + b_off] = v[v_at + b_off];
 }

@@ -11,10 +11,11 @@
 // why each format's bits sit where they do.
 //
 // Kernel interface (all formats): override constants WG, LANES (threads per row, a power of two dividing WG), K, N,
-// ACCUMULATE, USE_OUT_COUNT as in kernels/matmul.wgsl; packed formats add ROWS (rows per thread), UNROLL (chunks
-// whose loads a thread issues together), XS (x floats staged per slice) and the format's own constants(). Bindings
-// 0: x f32 [T, K], 1: weights, 2: y f32 [T, N], 3: Counts, 4: scales (int8, int4). Grid: linearGrid(N, tokens,
-// rowsPerWorkgroup) with rowsPerWorkgroup = WG / LANES * ROWS. linearLaunch builds all of it.
+// ACCUMULATE, USE_OUT_COUNT as in kernels/matmul.wgsl, SWIGLU (--fusion's gate/up epilogue: kernels/matmul_store.wgsl);
+// packed formats add ROWS (rows per thread), UNROLL (chunks whose loads a thread issues together), XS (x floats
+// staged per slice) and the format's own constants(). Bindings 0: x f32 [T, K], 1: weights, 2: y f32 [T, N] (SWIGLU:
+// [T, N / 2]), 3: Counts, 4: scales (int8, int4). Grid: linearGrid(N, tokens, rowsPerWorkgroup) with
+// rowsPerWorkgroup = WG / LANES * ROWS. linearLaunch builds all of it.
 import { BenchError } from '../errors.ts';
 import { bf16Format, checkShape, f16Format } from './f16.ts';
 import { checkGroupSize, int4Format, int8Format } from './quantize.ts';
@@ -108,6 +109,9 @@ export interface LinearShape {
   xStage?: number; // XS, packed formats only: floats of x staged in workgroup memory per slice (default 4096)
   accumulate?: boolean;
   useOutCount?: boolean;
+  // Rows are (gate, up) pairs, w1 and w3 interleaved (engine/ops/fusion.ts): y is [T, N / 2] = silu(gate) * up.
+  // A pair must meet in one thread (rows per thread even) or, for the f32 kernel, in one workgroup.
+  swiglu?: boolean;
 }
 
 export interface LinearLaunch {
@@ -142,13 +146,15 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
       `weight format ${format.name} needs rows per thread 1 and lanes 1 or >= ${TOKEN_TILE} (got ${rowsPerThread}, ${s.lanes})`,
     );
   }
+  if (s.swiglu) checkSwiglu(format, s, rowsPerThread);
+  const swiglu: Record<string, number> = s.swiglu ? { SWIGLU: 1 } : {};
   if (format.multiRow === false && s.lanes === 1 && s.cols % 4 === 0) {
     // A CPU (lanes 1): the f32 kernel written for llvmpipe, 8 invocations of 8 rows whatever the workgroup size
     // toggle (kernels/matmul_rows.wgsl says why).
     const constants = { WG: CPU_WG, K: s.cols, N: s.rows, ACCUMULATE: s.accumulate ? 1 : 0 };
     return {
       kernel: 'matmul_rows',
-      constants: { ...constants, USE_OUT_COUNT: s.useOutCount ? 1 : 0 },
+      constants: { ...constants, USE_OUT_COUNT: s.useOutCount ? 1 : 0, ...swiglu },
       rowsPerWorkgroup: CPU_WG * CPU_ROWS,
     };
   }
@@ -159,6 +165,7 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     N: s.rows,
     ACCUMULATE: s.accumulate ? 1 : 0,
     USE_OUT_COUNT: s.useOutCount ? 1 : 0,
+    ...swiglu,
     ...format.constants(s.rows, s.cols),
   };
   if (format.multiRow !== false) {
@@ -180,20 +187,35 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
   return { kernel: format.kernel, constants, rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread };
 }
 
+/** SWIGLU stores one value per row pair, so both rows must be in one thread (one workgroup for matmul.wgsl). */
+function checkSwiglu(format: WeightFormat, s: LinearShape, rowsPerThread: number): void {
+  const cpuF32 = format.multiRow === false && s.lanes === 1 && s.cols % 4 === 0; // matmul_rows: 8 rows a thread
+  const pairs = format.multiRow === false ? cpuF32 || (s.workgroupSize / s.lanes) % 2 === 0 : rowsPerThread % 2 === 0;
+  if (s.rows % 2 !== 0 || s.accumulate || s.useOutCount || !pairs) {
+    throw new BenchError(
+      'BAD_INPUT',
+      `linear layer with the SwiGLU epilogue: needs an even row count (got ${s.rows}), no accumulate or out count, and each (gate, up) row pair in one thread (rows per thread ${rowsPerThread}; f32: an even number of row groups per workgroup, ${s.workgroupSize} / ${s.lanes})`,
+    );
+  }
+}
+
 /**
  * Thread layout for a format: one row per thread on software adapters (lavapipe: no barriers), and on GPUs 32 lanes
  * per row (coalesced 512-byte reads of a row), 4 rows per thread for the packed formats (each staged x value serves 4
  * rows) with 2 chunks' loads in flight. On an H100 (llama-1b/7b layer shapes, workgroup 256) these were at or near
  * the best of lanes 8..64, rows 1..4, unroll 1..4; rows 1 was up to 3x slower. Sweep them on new hardware.
+ * `swiglu` (the fused gate/up layer) keeps a thread's rows even, so each (gate, up) pair meets in one thread.
  */
 export function defaultLinearParams(
   format: WeightFormat,
   software: boolean,
   workgroupSize: number,
+  swiglu = false,
 ): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll'> {
-  if (software) return { lanes: 1, rowsPerThread: 1, unroll: 1 };
+  const multiRow = format.multiRow !== false;
+  if (software) return { lanes: 1, rowsPerThread: swiglu && multiRow ? 2 : 1, unroll: 1 };
   const lanes = Math.min(32, workgroupSize);
-  return format.multiRow === false ? { lanes, rowsPerThread: 1 } : { lanes, rowsPerThread: 4, unroll: 2 };
+  return multiRow ? { lanes, rowsPerThread: 4, unroll: 2 } : { lanes, rowsPerThread: 1 };
 }
 
 const MAX_DIM = 65535;

@@ -184,14 +184,18 @@ test('linearLaunch: constants and rows per workgroup; lanes the kernels cannot u
   });
 });
 
-test('default thread layouts are launchable for every format, on CPUs and GPUs', () => {
+test('default thread layouts are launchable for every format, on CPUs and GPUs, with the SwiGLU epilogue too', () => {
   for (const name of weightFormatNames()) {
     const format = getWeightFormat(name);
     for (const software of [true, false]) {
       for (const workgroupSize of [64, 128, 256]) {
-        const params = defaultLinearParams(format, software, workgroupSize);
-        const l = linearLaunch(format, { rows: 10, cols: 172, workgroupSize, ...params });
-        assert.equal(l.constants.LANES, software ? 1 : 32);
+        for (const swiglu of [false, true]) {
+          const params = defaultLinearParams(format, software, workgroupSize, swiglu);
+          const l = linearLaunch(format, { rows: 10, cols: 172, workgroupSize, ...params, swiglu });
+          // f32 on CPUs runs matmul_rows, which has no lanes: 8 rows an invocation.
+          assert.equal(l.constants.LANES ?? 1, software ? 1 : 32);
+          assert.equal(l.constants.SWIGLU, swiglu ? 1 : undefined);
+        }
       }
     }
   }

@@ -1,0 +1,155 @@
+// The kernels --fusion on runs, against the CPU reference ops: every linear kernel with the SWIGLU epilogue (rows of
+// w1 and w3 interleaved, y = silu(x w1^T) * (x w3^T)), and rope_kv reading q, k, v from the fused QKV linear's rows.
+// Outputs are poisoned, so a value a kernel forgets to store fails. Bounds as the unfused kernels' tests: relative
+// error <= 1e-5 for the linears (f32 accumulation vs f64), 1e-4 for rope (f32 trigonometry).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fuseRows } from '../../engine/ops/fusion.ts';
+import {
+  getWeightFormat,
+  linearGrid,
+  linearLaunch,
+  type WeightFormatOptions,
+} from '../../engine/ops/weight-formats.ts';
+import { matmul, rope, swiglu } from '../../engine/reference/ops.ts';
+import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
+
+const FORMATS: [string, WeightFormatOptions][] = [
+  ['f32', {}],
+  ['f16', {}],
+  ['bf16', {}],
+  ['int8', {}],
+  ['int4', { groupSize: 32, symmetric: true }],
+  ['int4', { groupSize: 32, symmetric: false }],
+];
+
+// [WG, LANES, ROWS]: a thread per row pair as on CPUs (f32: kernels/matmul_rows.wgsl, 8 rows an invocation), and
+// lane groups as on GPUs with 4 and 2 rows a thread (f32: kernels/matmul.wgsl, a pair in two adjacent row groups).
+const LAYOUTS = [
+  [64, 1, 2],
+  [64, 32, 4],
+  [128, 8, 2],
+] as const;
+
+let seed = 500;
+for (const [name, options] of FORMATS) {
+  const format = getWeightFormat(name, options);
+  const multiRow = format.multiRow !== false;
+  for (const [WG, LANES, ROWS] of LAYOUTS) {
+    // H = 37 pairs leaves a partial workgroup; T = 9 two token tiles, the second partial. K = 173 leaves an odd tail
+    // in every packing and, f32 on CPUs, runs matmul.wgsl with a row per thread instead of matmul_rows.
+    for (const [T, K] of [
+      [1, 173],
+      [9, 172],
+    ] as const) {
+      const rows = multiRow ? ROWS : 1;
+      seed += 10;
+      const s = seed;
+      const H = 37;
+      test(`${format.name} SWIGLU epilogue T=${T} K=${K} WG=${WG} LANES=${LANES} ROWS=${rows}`, async () => {
+        const ctx = await gpu();
+        const d = ctx.device;
+        const x = randoms(T * K, s, 2);
+        const w1 = randoms(H * K, s + 1, 0.7);
+        const w3 = randoms(H * K, s + 2, 0.7).map((v, i) => v + (i % 3) * 0.1);
+        const packed = format.pack(fuseRows([w1, w3], K, true), 2 * H, K);
+        const launch = linearLaunch(format, {
+          rows: 2 * H,
+          cols: K,
+          workgroupSize: WG,
+          lanes: LANES,
+          rowsPerThread: rows,
+          swiglu: true,
+        });
+        const y = buffer(d, T * H);
+        const byBinding = {
+          x: buffer(d, x),
+          weights: buffer(d, packed.words),
+          y,
+          counts: counts(d, T),
+          scales: packed.scales ? buffer(d, packed.scales) : undefined,
+        };
+        const grid = linearGrid(2 * H, T, launch.rowsPerWorkgroup);
+        await dispatch(
+          ctx,
+          launch.kernel,
+          launch.constants,
+          format.bindings.map((b) => byBinding[b]!),
+          grid,
+        );
+        // The reference multiplies by the dequantized gate and up rows (even and odd rows of the fused matrix).
+        const w = format.dequantize(packed);
+        const half = (odd: number) =>
+          Float32Array.from({ length: H * K }, (_, i) => w[(2 * Math.floor(i / K) + odd) * K + (i % K)]!);
+        const want = swiglu(matmul(x, half(0), T, H, K), matmul(x, half(1), T, H, K));
+        const got = await readF32(ctx, y, T * H);
+        assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
+      });
+    }
+  }
+}
+
+test('linearLaunch refuses a SWIGLU layout that splits a (gate, up) pair', () => {
+  const base = { rows: 20, cols: 64, workgroupSize: 64, lanes: 32, swiglu: true };
+  assert.throws(() => linearLaunch(getWeightFormat('f16'), { ...base, rowsPerThread: 3 }), /SwiGLU/);
+  assert.throws(() => linearLaunch(getWeightFormat('f16'), { ...base, rows: 21, rowsPerThread: 2 }), /SwiGLU/);
+  assert.throws(() => linearLaunch(getWeightFormat('f32'), { ...base, lanes: 64 }), /SwiGLU/); // one row group
+  assert.throws(() => linearLaunch(getWeightFormat('int8'), { ...base, rowsPerThread: 2, accumulate: true }), /SwiGLU/);
+});
+
+const BLOCK = 4;
+const MAX_BLOCKS = 8;
+
+for (const layout of ['interleaved', 'half'] as const) {
+  test(`rope_kv with QKV reads q, k, v from the fused rows (${layout} RoPE) and writes roped q apart`, async () => {
+    const ctx = await gpu();
+    const d = ctx.device;
+    const [H, KVH, HD, T] = [6, 2, 8, 5];
+    const [qd, kvd] = [H * HD, KVH * HD];
+    const positions = new Uint32Array([0, 1, 2, 9, 13]);
+    const slots = new Uint32Array([0, 0, 0, 1, 1]);
+    const table = new Uint32Array(2 * MAX_BLOCKS);
+    table.set([5, 2, 7, 0], 0);
+    table.set([1, 6, 3, 4], MAX_BLOCKS);
+    const qkv = randoms(T * (qd + 2 * kvd), 31);
+    const part = (from: number, width: number) =>
+      Float32Array.from(
+        { length: T * width },
+        (_, i) => qkv[Math.floor(i / width) * (qd + 2 * kvd) + from + (i % width)]!,
+      );
+    const qkvBuf = buffer(d, qkv);
+    const q = buffer(d, T * qd);
+    const kc = buffer(d, 8 * BLOCK * kvd);
+    const vc = buffer(d, 8 * BLOCK * kvd);
+    await dispatch(
+      ctx,
+      'rope_kv',
+      {
+        WG: 64,
+        HEAD_DIM: HD,
+        N_HEADS: H,
+        N_KV_HEADS: KVH,
+        THETA: 10000,
+        HALF: layout === 'half' ? 1 : 0,
+        BLOCK,
+        MAX_BLOCKS,
+        QKV: 1,
+      },
+      [q, qkvBuf, qkvBuf, kc, vc, buffer(d, positions), buffer(d, slots), buffer(d, table), counts(d, T)],
+      [Math.ceil(((H + KVH) * HD) / 2 / 64), T],
+    );
+    const pos = [...positions];
+    assert.ok(relError(await readF32(ctx, q, T * qd), rope(part(0, qd), H, HD, pos, 10000, layout)) <= 1e-4, 'q');
+    const kRef = rope(part(qd, kvd), KVH, HD, pos, 10000, layout);
+    const v = part(qd + kvd, kvd);
+    const kGot = await readF32(ctx, kc, 8 * BLOCK * kvd);
+    const vGot = await readF32(ctx, vc, 8 * BLOCK * kvd);
+    assert.deepEqual(await readF32(ctx, qkvBuf, qkv.length), qkv, 'the fused rows are read, not written');
+    for (let t = 0; t < T; t++) {
+      const p = positions[t]!;
+      const at = (table[slots[t]! * MAX_BLOCKS + Math.floor(p / BLOCK)]! * BLOCK + (p % BLOCK)) * kvd;
+      assert.ok(relError(kGot.subarray(at, at + kvd), kRef.subarray(t * kvd, (t + 1) * kvd)) <= 1e-4, `k of ${t}`);
+      assert.deepEqual(vGot.subarray(at, at + kvd), v.subarray(t * kvd, (t + 1) * kvd), `v of token ${t}`);
+    }
+  });
+}
