@@ -1,9 +1,11 @@
 // The model's weights on the device. Norms and the embedding table stay f32 (a decode reads one embedding row and
 // a few norm vectors: nothing next to the matrices); every linear layer is packed in the --precision / --quant
 // format (engine/ops/weight-formats.ts), which decides both the bytes a decode reads and the kernel that reads them.
+// With fusion on, wq/wk/wv and w1/w3 are uploaded fused (engine/ops/fusion.ts) instead of one by one.
 import { kernelPipeline } from '../device/kernels.ts';
 import { tensorNames } from '../model/config.ts';
 import type { LoadedModel, TensorSource } from '../model/weights.ts';
+import { fuseRows, layerLinears, rowSpans } from '../ops/fusion.ts';
 import type { WeightFormat } from '../ops/weight-formats.ts';
 import { storageBuffer, upload } from './gpu-buffers.ts';
 
@@ -14,9 +16,9 @@ export interface LinearWeight {
   scales?: GPUBuffer; // int8 / int4 scales
 }
 
-const LINEAR = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 export const CLASSIFIER = 'classifier';
 const MAX_DIM = 65535;
+const read = (src: TensorSource) => src.read();
 
 export class GpuWeights {
   readonly f32 = new Map<string, GPUBuffer>(); // embedding and norms
@@ -29,7 +31,7 @@ export class GpuWeights {
     readonly format: WeightFormat,
   ) {}
 
-  static async upload(device: GPUDevice, model: LoadedModel, format: WeightFormat): Promise<GpuWeights> {
+  static async upload(device: GPUDevice, model: LoadedModel, format: WeightFormat, fuse = false): Promise<GpuWeights> {
     const w = new GpuWeights(device, format);
     const c = model.config;
     await w.addF32(tensorNames.embedding, model.tensor(tensorNames.embedding));
@@ -38,7 +40,10 @@ export class GpuWeights {
     for (let l = 0; l < c.nLayers; l++) {
       await w.addF32(tensorNames.attnNorm(l), model.tensor(tensorNames.attnNorm(l)));
       await w.addF32(tensorNames.ffnNorm(l), model.tensor(tensorNames.ffnNorm(l)));
-      for (const f of LINEAR) await w.addLinear(tensorNames[f](l), model.tensor(tensorNames[f](l)));
+      for (const f of layerLinears(l, fuse)) {
+        const parts = f.parts.map((n) => model.tensor(n));
+        await w.addLinear(f.name, parts, f.interleave);
+      }
     }
     const cls = model.tensor(c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier);
     if (c.tiedClassifier && format.name === 'f32') {
@@ -46,7 +51,7 @@ export class GpuWeights {
       w.linear.set(CLASSIFIER, { rows: c.vocabSize, cols: c.dim, words: w.f32.get(tensorNames.embedding)! });
       w.readBytesPerToken += format.bytesPerMatvec(c.vocabSize, c.dim);
     } else {
-      await w.addLinear(CLASSIFIER, cls);
+      await w.addLinear(CLASSIFIER, [cls]);
     }
     await device.queue.onSubmittedWorkDone();
     return w;
@@ -61,18 +66,21 @@ export class GpuWeights {
     await this.account(count * 4, count * 4);
   }
 
-  private async addLinear(name: string, src: TensorSource): Promise<void> {
-    const [rows, cols] = src.shape as [number, number];
+  /** A linear layer: one checkpoint matrix, or several fused (stacked, or with `interleave` interleaved rows). */
+  private async addLinear(name: string, parts: TensorSource[], interleave = false): Promise<void> {
+    const cols = parts[0]!.shape[1]!;
+    const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
+    const values = () => fuseRows(parts.map(read), cols, interleave);
     if (this.format.name === 'f32') {
       const words = storageBuffer(this.device, name, rows * cols * 4); // [N, K] f32
-      if (src.noise) fillNoiseOnDevice(this.device, words, src.noise, rows * cols);
-      else upload(this.device, words, src.read());
+      if (parts.every((p) => p.noise)) await this.fillNoise(words, parts, interleave);
+      else upload(this.device, words, values());
       this.linear.set(name, { rows, cols, words });
       await this.account(rows * cols * 4, this.format.bytesPerMatvec(rows, cols));
       return;
     }
     // Packed formats quantize on the host from f32 (noise tensors included: read() regenerates them).
-    const p = this.format.pack(src.read(), rows, cols);
+    const p = this.format.pack(values(), rows, cols);
     const words = storageBuffer(this.device, name, p.words.byteLength); // [N, rowWords] u32
     upload(this.device, words, p.words);
     let scales: GPUBuffer | undefined;
@@ -82,6 +90,33 @@ export class GpuWeights {
     }
     this.linear.set(name, { rows, cols, words, ...(scales ? { scales } : {}) });
     await this.account(p.words.byteLength + (p.scales?.byteLength ?? 0), this.format.bytesPerMatvec(rows, cols));
+  }
+
+  /**
+   * Generates noise matrices on the device into `words`. Fused ones are generated part by part and copied into
+   * place (fusedLinears' row layout), since a part's noise is a function of its own element index.
+   */
+  private async fillNoise(words: GPUBuffer, parts: TensorSource[], interleave: boolean): Promise<void> {
+    const d = this.device;
+    const size = (p: TensorSource) => p.shape[0]! * p.shape[1]!;
+    if (parts.length === 1) {
+      fillNoiseOnDevice(d, words, parts[0]!.noise!, size(parts[0]!));
+      return;
+    }
+    const cols = parts[0]!.shape[1]!;
+    const temps = parts.map((p, i) => {
+      const buf = storageBuffer(d, `fuse-part-${i}`, size(p) * 4); // [part rows, K] f32
+      fillNoiseOnDevice(d, buf, p.noise!, size(p));
+      return buf;
+    });
+    const enc = d.createCommandEncoder();
+    const partRows = parts.map((p) => p.shape[0]!);
+    for (const s of rowSpans(partRows, interleave)) {
+      enc.copyBufferToBuffer(temps[s.part]!, s.from * cols * 4, words, s.to * cols * 4, s.count * cols * 4);
+    }
+    d.queue.submit([enc.finish()]);
+    await d.queue.onSubmittedWorkDone();
+    for (const t of temps) t.destroy();
   }
 
   /** Tracks sizes; lets the queue drain every ~1 GiB so a big model never piles up in staging memory. */

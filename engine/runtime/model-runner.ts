@@ -6,6 +6,7 @@ import { kernelPipeline } from '../device/kernels.ts';
 import { type ModelConfig, tensorNames } from '../model/config.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { type AttentionBuffers, type AttentionKind, attentionPlan } from '../ops/attention.ts';
+import { type Fusion, fusedLinears } from '../ops/fusion.ts';
 import {
   defaultLinearParams,
   getWeightFormat,
@@ -25,6 +26,7 @@ export interface RunnerOptions {
   workgroupSize: number;
   weightFormat?: WeightFormat; // the linear layers' storage (--precision / --quant); default f32
   attention?: AttentionKind; // default flash
+  fusion?: Fusion; // default on: fused QKV and gate/up + SiLU linears (engine/ops/fusion.ts)
 }
 
 /** One step's tokens: token i belongs to sequence slot slots[i] at position positions[i]. */
@@ -43,6 +45,7 @@ interface Dispatch {
 }
 
 const MAX_DIM = 65535;
+const CPU_NORM_WG = 8;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
 export class ModelRunner {
@@ -98,10 +101,15 @@ export class ModelRunner {
 
   static async create(ctx: GpuContext, model: LoadedModel, options: RunnerOptions): Promise<ModelRunner> {
     const r = new ModelRunner(ctx, model.config, options);
-    r.weights = await GpuWeights.upload(ctx.device, model, options.weightFormat ?? getWeightFormat('f32'));
+    const format = options.weightFormat ?? getWeightFormat('f32');
+    r.weights = await GpuWeights.upload(ctx.device, model, format, r.fused);
     r.weightBytes = r.weights.bytes;
     r.buildSteps();
     return r;
+  }
+
+  private get fused(): boolean {
+    return (this.options.fusion ?? 'on') === 'on';
   }
 
   /** Encodes the forward pass once as a list of dispatches whose grid sizes depend only on T and R. */
@@ -117,14 +125,17 @@ export class ModelRunner {
       this.scratchBytes += n * 4;
       return storageBuffer(d, label, n * 4);
     };
+    const fused = this.fused;
     const x = f32('x', T * c.dim); // [T, dim] residual stream
     const xb = f32('xb', T * c.dim); // [T, dim] normed input of a sublayer
-    const q = f32('q', T * qDim); // [T, nHeads * headDim]
-    const k = f32('k', T * kvDim); // [T, nKvHeads * headDim]
-    const v = f32('v', T * kvDim); // [T, nKvHeads * headDim]
+    const q = f32('q', T * qDim); // [T, nHeads * headDim] (roped)
+    // Fused: wqkv's output [T, q | k | v], which rope_kv reads as both its k and v inputs (QKV).
+    const qkv = fused ? f32('qkv', T * (qDim + 2 * kvDim)) : undefined;
+    const k = qkv ?? f32('k', T * kvDim); // [T, nKvHeads * headDim]
+    const v = qkv ?? f32('v', T * kvDim); // [T, nKvHeads * headDim]
     const att = f32('att', T * qDim); // [T, nHeads * headDim] attention output
-    const gate = f32('gate', T * c.hiddenDim); // [T, hidden]
-    const up = f32('up', T * c.hiddenDim); // [T, hidden]
+    const gate = f32('gate', T * c.hiddenDim); // [T, hidden]: w1's output, then silu(gate) * up
+    const up = fused ? undefined : f32('up', T * c.hiddenDim); // [T, hidden] (fused: stays in w13's kernel)
     const attention = attentionPlan(o.attention ?? 'flash', {
       headDim: c.headDim,
       nHeads: c.nHeads,
@@ -154,16 +165,22 @@ export class ModelRunner {
       list.push({ name: label, pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
     const format = this.weights.format;
-    const linear = (input: GPUBuffer, weight: string, out: GPUBuffer, accumulate = false, useOutCount = false) => {
+    const linear = (
+      input: GPUBuffer,
+      weight: string,
+      out: GPUBuffer,
+      { accumulate = false, useOutCount = false, swiglu = false } = {},
+    ) => {
       const lw = this.weights.linear.get(weight)!;
       const launch = linearLaunch(format, {
         rows: lw.rows,
         cols: lw.cols,
         workgroupSize: WG,
         // Measured best per format (engine/ops/weight-formats.ts): a row per thread on CPUs, 32 lanes x 4 rows on GPUs.
-        ...defaultLinearParams(format, this.software, WG),
+        ...defaultLinearParams(format, this.software, WG, swiglu),
         accumulate,
         useOutCount,
+        swiglu,
       });
       const byBinding = { x: input, weights: lw.words, y: out, counts, scales: lw.scales };
       const buffers = format.bindings.map((b) => byBinding[b]!);
@@ -175,8 +192,11 @@ export class ModelRunner {
         size: (t, r) => linearGrid(lw.rows, useOutCount ? r : t, launch.rowsPerWorkgroup),
       });
     };
+    // CPUs reduce a row with 8 invocations (llvmpipe's SIMD width): lavapipe runs every invocation at each barrier,
+    // and a row of preset:tiny took 58 us with 128 of them, 10 us with 8 (one token; 32 tokens: 182 vs 27 us).
+    const normShape = { D: c.dim, EPS: c.normEps, ...(this.software ? { WG: CPU_NORM_WG } : {}) };
     const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
-      add('rmsnorm', { D: c.dim, EPS: c.normEps }, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
+      add('rmsnorm', normShape, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
     const kvShape = { HEAD_DIM: c.headDim, N_HEADS: c.nHeads, N_KV_HEADS: c.nKvHeads, BLOCK: o.kvBlockSize };
 
     add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts], (t) => [ceil(c.dim, WG), t, 1]);
@@ -186,14 +206,19 @@ export class ModelRunner {
       const kCache = storageBuffer(d, `k_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
       const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
       this.kvBytes += 2 * cacheBytes;
+      const { wqkv, w13 } = fusedLinears(l);
       norm(x, tensorNames.attnNorm(l), xb);
-      linear(xb, tensorNames.wq(l), q);
-      linear(xb, tensorNames.wk(l), k);
-      linear(xb, tensorNames.wv(l), v);
+      if (qkv) linear(xb, wqkv.name, qkv);
+      else {
+        linear(xb, tensorNames.wq(l), q);
+        linear(xb, tensorNames.wk(l), k);
+        linear(xb, tensorNames.wv(l), v);
+      }
       const pairs = ((c.nHeads + c.nKvHeads) * c.headDim) / 2;
+      const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: this.maxBlocksPerSeq };
       add(
         'rope_kv',
-        { ...kvShape, THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: this.maxBlocksPerSeq },
+        { ...kvShape, ...rope, QKV: fused ? 1 : 0 },
         [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
         (t) => [ceil(pairs, WG), t, 1],
       );
@@ -212,27 +237,26 @@ export class ModelRunner {
         const buffers = pass.bindings.map((b) => (b ? attnBuffers[b] : undefined));
         add(pass.kernel, pass.constants, buffers, (t) => pass.grid(t), pass.entryPoint);
       }
-      linear(att, tensorNames.wo(l), x, true);
+      linear(att, tensorNames.wo(l), x, { accumulate: true });
       norm(x, tensorNames.ffnNorm(l), xb);
-      linear(xb, tensorNames.w1(l), gate);
-      linear(xb, tensorNames.w3(l), up);
-      add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
-        const groups = ceil(t * c.hiddenDim, WG);
-        const gx = Math.min(groups, MAX_DIM);
-        return [gx, ceil(groups, gx), 1];
-      });
-      linear(gate, tensorNames.w2(l), x, true);
+      if (!up) linear(xb, w13.name, gate, { swiglu: true });
+      else {
+        linear(xb, tensorNames.w1(l), gate);
+        linear(xb, tensorNames.w3(l), up);
+        add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
+          const groups = ceil(t * c.hiddenDim, WG);
+          const gx = Math.min(groups, MAX_DIM);
+          return [gx, ceil(groups, gx), 1];
+        });
+      }
+      linear(gate, tensorNames.w2(l), x, { accumulate: true });
       this.layerEnds.push(this.body.length);
     }
     list = this.head;
-    add(
-      'rmsnorm',
-      { D: c.dim, EPS: c.normEps, GATHER: 1 },
-      [x, w(tensorNames.finalNorm), xo, counts, outRows],
-      (_t, r) => [r, 1, 1],
-    );
+    const finalNorm = w(tensorNames.finalNorm);
+    add('rmsnorm', { ...normShape, GATHER: 1 }, [x, finalNorm, xo, counts, outRows], (_t, r) => [r, 1, 1]);
     // The classifier only for the rows whose logits are wanted (USE_OUT_COUNT: R rows, not T).
-    linear(xo, CLASSIFIER, this.logits, false, true);
+    linear(xo, CLASSIFIER, this.logits, { useOutCount: true });
     this.dispatchesPerStep = this.body.length + this.head.length;
   }
 
