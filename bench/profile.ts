@@ -3,11 +3,12 @@
 // Same procedure every run: 3 warm-up steps, then 5 profiled steps; per kernel the median of the 5 is printed, with
 // the whole step's wall time (median of 5 ordinary steps, and of 5 without reading logits back) for comparison.
 //   node --import tsx bench/profile.ts [--model preset:llama-1b] [--format f16] [--attention flash] [--batches 1,32]
-//     [--context 128] [--workgroup-size 128]
+//     [--context 128] [--workgroup-size 128] [--fusion on]
 import { cpus } from 'node:os';
 import { createDevice } from '../engine/device/device.ts';
 import { loadModel } from '../engine/model/load.ts';
 import type { AttentionKind } from '../engine/ops/attention.ts';
+import type { Fusion } from '../engine/ops/fusion.ts';
 import { DEFAULT_ENGINE_OPTIONS, weightFormatOf } from '../engine/runtime/engine.ts';
 import { ModelRunner, type StepInput } from '../engine/runtime/model-runner.ts';
 import { arg, formatToggles } from './common.ts';
@@ -17,6 +18,7 @@ const format = arg('format', 'f32');
 const batches = arg('batches', '1,32').split(',').map(Number);
 const context = Number(arg('context', '128'));
 const attention = arg('attention', DEFAULT_ENGINE_OPTIONS.attention) as AttentionKind;
+const fusion = arg('fusion', DEFAULT_ENGINE_OPTIONS.fusion) as Fusion;
 const workgroupSize = Number(arg('workgroup-size', String(DEFAULT_ENGINE_OPTIONS.workgroupSize)));
 const ctx = await createDevice(process.argv.includes('--adapter') ? { adapter: arg('adapter', '') } : {});
 const model = await loadModel(
@@ -36,6 +38,7 @@ const runner = await ModelRunner.create(ctx, model, {
   workgroupSize,
   weightFormat: weightFormatOf({ ...DEFAULT_ENGINE_OPTIONS, ...formatToggles(format) }),
   attention,
+  fusion,
 });
 for (let s = 0; s < maxB; s++)
   runner.setBlockTable(
@@ -47,7 +50,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const how = ctx.hasTimestamps ? 'timestamp queries' : 'one submit per dispatch (includes submit overhead)';
 console.log(`adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; timing: ${how}`);
 console.log(
-  `${model.info.name}, ${format}, ${attention} attention, decode at position ${context}, ${runner.dispatchesPerStep} dispatches/step\n`,
+  `${model.info.name}, ${format}, ${attention} attention, fusion ${fusion}, decode at position ${context}, ${runner.dispatchesPerStep} dispatches/step\n`,
 );
 for (const b of batches) {
   // B decode tokens of B sequences (KV contents are whatever the pool holds: timing does not depend on them).

@@ -49,6 +49,7 @@ export function registerEval(program: Command): void {
       workgroupSize: opts.workgroupSize,
       weightFormat: weightFormatOf(opts),
       attention: opts.attention,
+      fusion: opts.fusion,
     });
     const r = await evaluateNll(runner, ids, window);
     const out = { ...r, model: model.info.name, adapter: ctx.adapterName, toggles: togglesInEffect(f) };

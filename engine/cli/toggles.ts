@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import { ATTENTION_KINDS } from '../ops/attention.ts';
+import { FUSION_MODES } from '../ops/fusion.ts';
 import type { EngineOptions } from '../runtime/engine.ts';
 import { DEFAULT_ENGINE_OPTIONS } from '../runtime/engine.ts';
 import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
@@ -23,6 +24,7 @@ export interface ToggleFlags {
   asymmetric?: boolean;
   workgroupSize: number;
   attention: EngineOptions['attention'];
+  fusion: EngineOptions['fusion'];
   batch: EngineOptions['batch'];
   maxBatch: number;
   kvBlockSize: number;
@@ -66,6 +68,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       d.attention,
     )
     .option(
+      '--fusion <on|off>',
+      `fused kernels: ${FUSION_MODES.join('|')} (one QKV linear; gate/up in one linear that applies SiLU)`,
+      enumArg('--fusion', FUSION_MODES),
+      d.fusion,
+    )
+    .option(
       '--batch <mode>',
       `batching: ${BATCH_MODES.join('|')}`,
       enumArg('--batch', BATCH_MODES),
@@ -105,6 +113,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     prefillChunk: f.prefillChunk,
     workgroupSize: f.workgroupSize,
     attention: f.attention,
+    fusion: f.fusion,
     precision: f.precision,
     quant: f.quant,
     groupSize: f.groupSize,
@@ -124,7 +133,7 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
     quant: f.quant === 'int4' ? `int4-g${f.groupSize}${f.asymmetric ? '-asym' : ''}` : f.quant,
     kvCache: 'f32',
     attention: f.attention,
-    fusion: 'off',
+    fusion: f.fusion,
     workgroupSize: f.workgroupSize,
     batch: f.batch,
     maxBatch: f.batch === 'none' ? 1 : f.maxBatch,

@@ -5,6 +5,7 @@
 import type { GpuContext } from '../device/device.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import type { AttentionKind } from '../ops/attention.ts';
+import type { Fusion } from '../ops/fusion.ts';
 import { getWeightFormat } from '../ops/weight-formats.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
@@ -33,6 +34,7 @@ export interface EngineOptions {
   groupSize: number; // int4 groups along K
   symmetric: boolean; // int4: symmetric (scale) or asymmetric (scale + min)
   attention: AttentionKind; // engine/ops/attention.ts
+  fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
   ngramSize: number; // --spec ngram: longest suffix matched
@@ -54,6 +56,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   groupSize: 64,
   symmetric: true,
   attention: 'flash',
+  fusion: 'on',
   spec: 'none',
   specDepth: 4,
   ngramSize: 3,
@@ -134,6 +137,7 @@ export class WebGpuEngine implements Engine {
       workgroupSize: o.workgroupSize,
       weightFormat: weightFormatOf(o),
       attention: o.attention,
+      fusion: o.fusion,
     });
     const blocks = new BlockManager(numBlocks, o.kvBlockSize);
     const scheduler = new Scheduler(o.batch, blocks, {

@@ -40,6 +40,7 @@ const FACTORIES: Record<SpecMethod, Factory> = {
       workgroupSize: o.workgroupSize,
       weightFormat: weightFormatOf(o),
       attention: o.attention,
+      fusion: o.fusion,
     });
     return new ModelDrafter({
       runner,
