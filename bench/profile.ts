@@ -71,6 +71,9 @@ for (const b of batches) {
     return median(ms);
   };
   const stepMs = await wall(input);
+  const timed: { encodeMs: number; gpuMs: number; wallMs: number }[] = [];
+  for (let i = 0; i < 5; i++) timed.push(await runner.timeStep(input));
+  const med = (k: 'encodeMs' | 'gpuMs' | 'wallMs') => median(timed.map((x) => x[k])).toFixed(3);
   const noReadbackMs = await wall({ ...input, outRows: [] });
   const perKernel = new Map<string, { count: number; ms: number[] }>();
   for (let rep = 0; rep < 5; rep++) {
@@ -87,6 +90,9 @@ for (const b of batches) {
   }
   const rows = [...perKernel].map(([name, e]) => ({ name, count: e.count, ms: median(e.ms) }));
   const total = rows.reduce((s, r) => s + r.ms, 0);
+  console.log(
+    `batch ${b}: one pass: encode + submit ${med('encodeMs')} ms (CPU), pass ${med('gpuMs')} ms (GPU), until done ${med('wallMs')} ms`,
+  );
   console.log(
     `batch ${b}: step wall ${stepMs.toFixed(3)} ms (${noReadbackMs.toFixed(3)} without the logits readback), sum of kernels ${total.toFixed(3)} ms`,
   );

@@ -342,6 +342,46 @@ export class ModelRunner {
     return list.map((dsp, i) => ({ name: dsp.name, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
   }
 
+  /**
+   * One ordinary step (a single pass, no logits read back) timed three ways, to tell CPU cost from GPU cost:
+   * encoding and submitting on the CPU, the pass on the GPU (timestamps at its ends; 0 without timestamp queries),
+   * and the wall time until the GPU is done.
+   */
+  async timeStep(input: StepInput): Promise<{ encodeMs: number; gpuMs: number; wallMs: number }> {
+    const { t, r } = this.writeInputs(input);
+    await this.device.queue.onSubmittedWorkDone();
+    const querySet = this.timestamps ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
+    const t0 = performance.now();
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass(
+      querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+    );
+    for (const dsp of this.dispatches(this.config.nLayers)) this.encode(pass, dsp, t, r);
+    pass.end();
+    let resolved: GPUBuffer | undefined;
+    let read: GPUBuffer | undefined;
+    if (querySet) {
+      resolved = this.device.createBuffer({ size: 16, usage: 0x0200 | 0x0004 });
+      read = this.device.createBuffer({ size: 16, usage: 0x0001 | 0x0008 });
+      enc.resolveQuerySet(querySet, 0, 2, resolved, 0);
+      enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
+    }
+    this.device.queue.submit([enc.finish()]);
+    const encodeMs = performance.now() - t0;
+    await this.device.queue.onSubmittedWorkDone();
+    const wallMs = performance.now() - t0;
+    let gpuMs = 0;
+    if (read && resolved && querySet) {
+      await read.mapAsync(0x0001);
+      const ns = new BigUint64Array(read.getMappedRange().slice(0));
+      gpuMs = Number(ns[1]! - ns[0]!) / 1e6;
+      read.unmap();
+      for (const b of [read, resolved]) b.destroy();
+      querySet.destroy();
+    }
+    return { encodeMs, gpuMs, wallMs };
+  }
+
   private writeInputs(input: StepInput): { t: number; r: number } {
     const t = input.tokens.length;
     const r = input.outRows.length;
