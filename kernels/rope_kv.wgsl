@@ -1,7 +1,8 @@
-// Rotary position embedding for q (in place) and k, then k and v stored into the paged KV cache.
-// One invocation per rotation pair of one head of one token. The cache is paged: a token at position p of the
-// sequence in slot s lives in block block_table[s][p / BLOCK] at offset p % BLOCK, so sequences grow,
-// shrink (speculative rollback) and move without copying.
+// Rotary position embedding for q and k, then k and v stored into the paged KV cache in its --kv-cache format
+// (kernels/kv_store.wgsl). Invocations x < N_HEADS * HEAD_DIM / 2 rotate one pair of a query head; the next
+// N_KV_HEADS each rotate and store a whole KV head (a head's int8 scale and f16 words need all of it). The cache is
+// paged: a token at position p of the sequence in slot s lives in block block_table[s][p / BLOCK] at offset
+// p % BLOCK, so sequences grow, shrink (speculative rollback) and move without copying.
 override WG: u32 = 64;
 override HEAD_DIM: u32;
 override N_HEADS: u32;
@@ -13,61 +14,71 @@ override MAX_BLOCKS: u32; // block-table row length (blocks per sequence)
 // The fused QKV linear (--fusion on) writes q, k and v side by side, [T, q | k | v]: that buffer is then bound as both
 // k and v (read-only, so binding it twice is allowed) and q is read from it too, rotated into binding 0.
 override QKV: bool = false;
+// KV_FORMAT (kernels/kv_cache.wgsl): the cache's storage, f32 0, f16 1, int8 2.
 
 struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(0) var<storage, read_write> q: array<f32>; // [T, N_HEADS * HEAD_DIM] (unless QKV: in place)
 @group(0) @binding(1) var<storage, read> k: array<f32>; // [T, N_KV_HEADS * HEAD_DIM] or QKV [T, q | k | v]
 @group(0) @binding(2) var<storage, read> v: array<f32>; // [T, N_KV_HEADS * HEAD_DIM] or QKV [T, q | k | v]
-@group(0) @binding(3) var<storage, read_write> k_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
-@group(0) @binding(4) var<storage, read_write> v_cache: array<f32>; // [blocks, BLOCK, N_KV_HEADS * HEAD_DIM]
+@group(0) @binding(3) var<storage, read_write> k_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
+@group(0) @binding(4) var<storage, read_write> v_cache: array<u32>; // [blocks, BLOCK, N_KV_HEADS, kv_head_words()]
 @group(0) @binding(5) var<storage, read> positions: array<u32>; // [T]
 @group(0) @binding(6) var<storage, read> slots: array<u32>; // [T] sequence slot of each token
 @group(0) @binding(7) var<storage, read> block_table: array<u32>; // [slots, MAX_BLOCKS]
 @group(0) @binding(8) var<storage, read> counts: Counts;
 
+//! include kv_store
+
+// The rotation of pair p (of HEAD_DIM / 2) at position pos: which two dimensions, cos and sin.
+struct Pair { a: u32, b: u32, c: f32, s: f32 }
+
+fn pair(p: u32, pos: u32) -> Pair {
+  let half_dim = HEAD_DIM / 2u;
+  let angle = f32(pos) * pow(THETA, -f32(2u * p) / f32(HEAD_DIM));
+  return Pair(select(2u * p, p, HALF), select(2u * p + 1u, p + half_dim, HALF), cos(angle), sin(angle));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.y;
   let half_dim = HEAD_DIM / 2u;
-  let i = gid.x; // pair index over q heads then k heads
-  if (t >= counts.n_tokens || i >= (N_HEADS + N_KV_HEADS) * half_dim) { return; }
+  let i = gid.x;
+  if (t >= counts.n_tokens || i >= N_HEADS * half_dim + N_KV_HEADS) { return; }
   let pos = positions[t];
-  let is_q = i < N_HEADS * half_dim;
-  let j = select(i - N_HEADS * half_dim, i, is_q);
-  let head = j / half_dim;
-  let p = j % half_dim;
-  let a_off = head * HEAD_DIM + select(2u * p, p, HALF);
-  let b_off = head * HEAD_DIM + select(2u * p + 1u, p + half_dim, HALF);
-  let freq = pow(THETA, -f32(2u * p) / f32(HEAD_DIM));
-  let angle = f32(pos) * freq;
-  let c = cos(angle);
-  let s = sin(angle);
   let qd = N_HEADS * HEAD_DIM;
   let kvd = N_KV_HEADS * HEAD_DIM;
   // Where token t's k and v start in bindings 1 and 2 (QKV: one row holds q, k, v).
   let k_at = select(t * kvd, t * (qd + 2u * kvd) + qd, QKV);
   let v_at = select(t * kvd, t * (qd + 2u * kvd) + qd + kvd, QKV);
-  if (is_q) {
-    let base = t * qd;
+  if (i < N_HEADS * half_dim) {
+    let r = pair(i % half_dim, pos);
+    let head_off = (i / half_dim) * HEAD_DIM;
+    let dst = t * qd + head_off;
+    let src = select(dst, k_at - qd + head_off, QKV); // QKV: q is the front of the fused row
     var a: f32;
     var b: f32;
     if (QKV) {
-      a = k[k_at - qd + a_off];
-      b = k[k_at - qd + b_off];
+      a = k[src + r.a];
+      b = k[src + r.b];
     } else {
-      a = q[base + a_off];
-      b = q[base + b_off];
+      a = q[src + r.a];
+      b = q[src + r.b];
     }
-    q[base + a_off] = a * c - b * s;
-    q[base + b_off] = a * s + b * c;
+    q[dst + r.a] = a * r.c - b * r.s;
+    q[dst + r.b] = a * r.s + b * r.c;
     return;
   }
-  let a = k[k_at + a_off];
-  let b = k[k_at + b_off];
-  let block = block_table[slots[t] * MAX_BLOCKS + pos / BLOCK];
-  let dst = (block * BLOCK + pos % BLOCK) * kvd;
-  k_cache[dst + a_off] = a * c - b * s;
-  k_cache[dst + b_off] = a * s + b * c;
-  v_cache[dst + a_off] = v[v_at + a_off];
-  v_cache[dst + b_off] = v[v_at + b_off];
+  let kvh = i - N_HEADS * half_dim;
+  let at = kv_at(block_table[slots[t] * MAX_BLOCKS + pos / BLOCK] * BLOCK + pos % BLOCK, kvh);
+  let src = kvh * HEAD_DIM;
+  for (var p = 0u; p < half_dim; p++) {
+    let r = pair(p, pos);
+    let a = k[k_at + src + r.a];
+    let b = k[k_at + src + r.b];
+    head[r.a] = a * r.c - b * r.s;
+    head[r.b] = a * r.s + b * r.c;
+  }
+  store_head(at, false);
+  for (var d = 0u; d < HEAD_DIM; d++) { head[d] = v[v_at + src + d]; }
+  store_head(at, true);
 }

@@ -49,6 +49,7 @@ export function registerEval(program: Command): void {
       workgroupSize: opts.workgroupSize,
       weightFormat: weightFormatOf(opts),
       attention: opts.attention,
+      kvCache: opts.kvCache,
       fusion: opts.fusion,
     });
     const r = await evaluateNll(runner, ids, window);

@@ -5,6 +5,7 @@ import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import { ATTENTION_KINDS } from '../ops/attention.ts';
 import { FUSION_MODES } from '../ops/fusion.ts';
+import { KV_CACHE_FORMATS } from '../ops/kv-cache.ts';
 import type { EngineOptions } from '../runtime/engine.ts';
 import { DEFAULT_ENGINE_OPTIONS } from '../runtime/engine.ts';
 import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
@@ -25,6 +26,7 @@ export interface ToggleFlags {
   workgroupSize: number;
   attention: EngineOptions['attention'];
   fusion: EngineOptions['fusion'];
+  kvCache: EngineOptions['kvCache'];
   batch: EngineOptions['batch'];
   maxBatch: number;
   kvBlockSize: number;
@@ -66,6 +68,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       `attention kernel: ${ATTENTION_KINDS.join('|')} (flash: online softmax, long contexts split over workgroups)`,
       enumArg('--attention', ATTENTION_KINDS),
       d.attention,
+    )
+    .option(
+      '--kv-cache <format>',
+      `KV-cache storage: ${KV_CACHE_FORMATS.join('|')} (int8: a scale per position and head)`,
+      enumArg('--kv-cache', KV_CACHE_FORMATS),
+      d.kvCache,
     )
     .option(
       '--fusion <on|off>',
@@ -114,6 +122,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     workgroupSize: f.workgroupSize,
     attention: f.attention,
     fusion: f.fusion,
+    kvCache: f.kvCache,
     precision: f.precision,
     quant: f.quant,
     groupSize: f.groupSize,
@@ -131,7 +140,7 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
   return {
     precision: f.precision,
     quant: f.quant === 'int4' ? `int4-g${f.groupSize}${f.asymmetric ? '-asym' : ''}` : f.quant,
-    kvCache: 'f32',
+    kvCache: f.kvCache,
     attention: f.attention,
     fusion: f.fusion,
     workgroupSize: f.workgroupSize,

@@ -19,6 +19,7 @@ export interface AttentionShape {
   maxTokens: number; // tokens per step: scratch rows
   workgroupSize: number;
   software: boolean; // a CPU adapter (lavapipe)
+  kvFormat?: number; // the KV cache's storage (engine/ops/kv-cache.ts kvFormatCode; default f32)
   splitAlign?: number; // flash on GPUs: split lengths are multiples of this (default 32; tests use small ones)
 }
 
@@ -66,6 +67,7 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
     N_KV_HEADS: s.nKvHeads,
     BLOCK: s.blockSize,
     MAX_BLOCKS: s.maxBlocks,
+    KV_FORMAT: s.kvFormat ?? 0,
   };
   if (kind === 'naive') {
     return {

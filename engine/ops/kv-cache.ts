@@ -39,17 +39,45 @@ export function checkKvFormat(format: KvCacheFormat, headDim: number): void {
   }
 }
 
-/** The CPU reference of one stored head: what the kernels read back for the values x (tests compare with it). */
-export function kvRoundTrip(format: KvCacheFormat, x: ArrayLike<number>): Float32Array {
-  const out = Float32Array.from(x);
-  if (format === 'f16') {
-    for (let i = 0; i < out.length; i++) out[i] = halfToFloat(floatToHalf(out[i]!));
-  } else if (format === 'int8') {
-    const absmax = Math.fround(out.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
-    for (let i = 0; i < out.length; i++) {
-      const code = absmax > 0 ? Math.round(Math.min(1, Math.max(-1, out[i]! / absmax)) * 127) : 0;
-      out[i] = (code / 127) * absmax;
+/** One head's values in the format's words, as kernels/kv_store.wgsl writes them (the CPU reference for tests). */
+export function kvEncodeHead(format: KvCacheFormat, x: ArrayLike<number>): Uint32Array {
+  const n = x.length;
+  const words = new Uint32Array(kvHeadWords(format, n));
+  if (format === 'f32') {
+    new Float32Array(words.buffer).set(Array.from(x));
+  } else if (format === 'f16') {
+    for (let d = 0; d < n; d++) words[d >> 1]! |= floatToHalf(x[d]!) << ((d & 1) * 16);
+  } else {
+    let absmax = 0;
+    for (let d = 0; d < n; d++) absmax = Math.max(absmax, Math.abs(Math.fround(x[d]!)));
+    const inv = absmax > 0 ? Math.fround(1 / absmax) : 0;
+    for (let d = 0; d < n; d++) {
+      // pack4x8snorm: floor(0.5 + 127 * clamp(v, -1, 1)), two's complement in byte d % 4.
+      const code = Math.floor(0.5 + 127 * Math.min(1, Math.max(-1, Math.fround(x[d]! * inv))));
+      words[d >> 2]! |= (code & 0xff) << ((d & 3) * 8);
     }
+    new Float32Array(words.buffer, (n / 4) * 4, 1)[0] = absmax;
+  }
+  return words;
+}
+
+/** What the attention kernels read back from a head's words (kernels/kv_cache.wgsl). */
+export function kvDecodeHead(format: KvCacheFormat, words: Uint32Array, headDim: number): Float32Array {
+  const out = new Float32Array(headDim);
+  if (format === 'f32') return new Float32Array(words.buffer, words.byteOffset, headDim).slice();
+  if (format === 'f16') {
+    for (let d = 0; d < headDim; d++) out[d] = halfToFloat((words[d >> 1]! >>> ((d & 1) * 16)) & 0xffff);
+    return out;
+  }
+  const absmax = new Float32Array(words.buffer, words.byteOffset + headDim, 1)[0]!;
+  for (let d = 0; d < headDim; d++) {
+    const byte = (words[d >> 2]! >>> ((d & 3) * 8)) & 0xff;
+    out[d] = (Math.max((byte << 24) >> 24, -127) / 127) * absmax; // unpack4x8snorm: max(code / 127, -1)
   }
   return out;
+}
+
+/** The values a head holds after a trip through the cache. */
+export function kvRoundTrip(format: KvCacheFormat, x: ArrayLike<number>): Float32Array {
+  return kvDecodeHead(format, kvEncodeHead(format, x), x.length);
 }

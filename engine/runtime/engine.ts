@@ -6,6 +6,7 @@ import type { GpuContext } from '../device/device.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import type { AttentionKind } from '../ops/attention.ts';
 import type { Fusion } from '../ops/fusion.ts';
+import { type KvCacheFormat, kvBytesPerPosition } from '../ops/kv-cache.ts';
 import { getWeightFormat } from '../ops/weight-formats.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
@@ -34,6 +35,7 @@ export interface EngineOptions {
   groupSize: number; // int4 groups along K
   symmetric: boolean; // int4: symmetric (scale) or asymmetric (scale + min)
   attention: AttentionKind; // engine/ops/attention.ts
+  kvCache: KvCacheFormat; // engine/ops/kv-cache.ts
   fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
@@ -56,6 +58,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   groupSize: 64,
   symmetric: true,
   attention: 'flash',
+  kvCache: 'f32',
   fusion: 'on',
   spec: 'none',
   specDepth: 4,
@@ -119,7 +122,7 @@ export class WebGpuEngine implements Engine {
     const c = model.config;
     const maxBatch = o.batch === 'none' ? 1 : o.maxBatch;
     const perSeq = Math.ceil(c.maxSeqLen / o.kvBlockSize);
-    const blockBytes = 2 * c.nLayers * o.kvBlockSize * c.nKvHeads * c.headDim * 4;
+    const blockBytes = c.nLayers * o.kvBlockSize * kvBytesPerPosition(o.kvCache, c.nKvHeads, c.headDim);
     // Enough blocks for every slot at full context when that fits the budget; never less than one full sequence.
     const numBlocks =
       o.kvBlocks > 0
@@ -138,6 +141,7 @@ export class WebGpuEngine implements Engine {
       weightFormat: weightFormatOf(o),
       attention: o.attention,
       fusion: o.fusion,
+      kvCache: o.kvCache,
     });
     const blocks = new BlockManager(numBlocks, o.kvBlockSize);
     const scheduler = new Scheduler(o.batch, blocks, {

@@ -7,6 +7,7 @@ import { type ModelConfig, tensorNames } from '../model/config.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { type AttentionBuffers, type AttentionKind, attentionPlan } from '../ops/attention.ts';
 import { type Fusion, fusedLinears } from '../ops/fusion.ts';
+import { checkKvFormat, type KvCacheFormat, kvBytesPerPosition, kvFormatCode } from '../ops/kv-cache.ts';
 import {
   defaultLinearParams,
   getWeightFormat,
@@ -26,6 +27,7 @@ export interface RunnerOptions {
   workgroupSize: number;
   weightFormat?: WeightFormat; // the linear layers' storage (--precision / --quant); default f32
   attention?: AttentionKind; // default flash
+  kvCache?: KvCacheFormat; // default f32
   fusion?: Fusion; // default on: fused QKV and gate/up + SiLU linears (engine/ops/fusion.ts)
 }
 
@@ -146,6 +148,7 @@ export class ModelRunner {
       maxTokens: T,
       workgroupSize: WG,
       software: this.software,
+      kvFormat: kvFormatCode(o.kvCache ?? 'f32'),
     });
     const attnScratch = attention.scratchFloats > 0 ? f32('attention-scratch', attention.scratchFloats) : undefined;
     const xo = f32('xout', o.maxOut * c.dim); // [R, dim] final-normed rows whose logits are wanted
@@ -197,14 +200,22 @@ export class ModelRunner {
     const normShape = { D: c.dim, EPS: c.normEps, ...(this.software ? { WG: CPU_NORM_WG } : {}) };
     const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
       add('rmsnorm', normShape, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
-    const kvShape = { HEAD_DIM: c.headDim, N_HEADS: c.nHeads, N_KV_HEADS: c.nKvHeads, BLOCK: o.kvBlockSize };
+    const kvCache = o.kvCache ?? 'f32';
+    checkKvFormat(kvCache, c.headDim);
+    const kvShape = {
+      HEAD_DIM: c.headDim,
+      N_HEADS: c.nHeads,
+      N_KV_HEADS: c.nKvHeads,
+      BLOCK: o.kvBlockSize,
+      KV_FORMAT: kvFormatCode(kvCache),
+    };
 
     add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts], (t) => [ceil(c.dim, WG), t, 1]);
     for (let l = 0; l < c.nLayers; l++) {
       // One block past the pool: the padding slot's scratch (padSlot).
-      const cacheBytes = (o.numBlocks + 1) * o.kvBlockSize * kvDim * 4;
-      const kCache = storageBuffer(d, `k_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
-      const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, kvDim]
+      const cacheBytes = ((o.numBlocks + 1) * o.kvBlockSize * kvBytesPerPosition(kvCache, c.nKvHeads, c.headDim)) / 2;
+      const kCache = storageBuffer(d, `k_cache.${l}`, cacheBytes); // [blocks, blockSize, nKvHeads, kvHeadWords]
+      const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, nKvHeads, kvHeadWords]
       this.kvBytes += 2 * cacheBytes;
       const { wqkv, w13 } = fusedLinears(l);
       norm(x, tensorNames.attnNorm(l), xb);
@@ -214,13 +225,13 @@ export class ModelRunner {
         linear(xb, tensorNames.wk(l), k);
         linear(xb, tensorNames.wv(l), v);
       }
-      const pairs = ((c.nHeads + c.nKvHeads) * c.headDim) / 2;
+      const invocations = (c.nHeads * c.headDim) / 2 + c.nKvHeads; // q pairs, then one per KV head
       const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: this.maxBlocksPerSeq };
       add(
         'rope_kv',
         { ...kvShape, ...rope, QKV: fused ? 1 : 0 },
         [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
-        (t) => [ceil(pairs, WG), t, 1],
+        (t) => [ceil(invocations, WG), t, 1],
       );
       const attnBuffers: AttentionBuffers = {
         q,

@@ -40,6 +40,7 @@ const FACTORIES: Record<SpecMethod, Factory> = {
       workgroupSize: o.workgroupSize,
       weightFormat: weightFormatOf(o),
       attention: o.attention,
+      kvCache: o.kvCache,
       fusion: o.fusion,
     });
     return new ModelDrafter({
