@@ -2,12 +2,15 @@
 // a few norm vectors: nothing next to the matrices); every linear layer is packed in the --precision / --quant
 // format (engine/ops/weight-formats.ts), which decides both the bytes a decode reads and the kernel that reads them.
 // With fusion on, wq/wk/wv and w1/w3 are uploaded fused (engine/ops/fusion.ts) instead of one by one.
+// A synthetic model's matrices are noise: f32 ones are generated on the device, packed ones on worker threads
+// (pack-pool.ts) a few matrices ahead of the upload loop, which takes their results in upload order.
 import { kernelPipeline } from '../device/kernels.ts';
 import { tensorNames } from '../model/config.ts';
 import type { LoadedModel, TensorSource } from '../model/weights.ts';
 import { fuseRows, layerLinears, rowSpans } from '../ops/fusion.ts';
 import type { WeightFormat } from '../ops/weight-formats.ts';
 import { storageBuffer, upload } from './gpu-buffers.ts';
+import { defaultPackWorkers, jobRows, noiseJob, PackAhead, PackPool } from './pack-pool.ts';
 
 export interface LinearWeight {
   rows: number; // N
@@ -19,6 +22,14 @@ export interface LinearWeight {
 export const CLASSIFIER = 'classifier';
 const MAX_DIM = 65535;
 const read = (src: TensorSource) => src.read();
+// Below this many noise values to pack, packing on this thread (~0.1 s) beats starting workers.
+const POOL_MIN_VALUES = 2 ** 22;
+
+interface Linear {
+  name: string;
+  parts: TensorSource[];
+  interleave: boolean;
+}
 
 export class GpuWeights {
   readonly f32 = new Map<string, GPUBuffer>(); // embedding and norms
@@ -26,35 +37,71 @@ export class GpuWeights {
   bytes = 0; // device memory of all weights
   readBytesPerToken = 0; // what one decode step reads: every matrix once, the norms, one embedding row
 
+  private ahead?: PackAhead; // the noise matrices being packed on workers, in upload order
+
   private constructor(
     private readonly device: GPUDevice,
     readonly format: WeightFormat,
   ) {}
 
-  static async upload(device: GPUDevice, model: LoadedModel, format: WeightFormat, fuse = false): Promise<GpuWeights> {
+  /**
+   * `packWorkers`: worker threads packing noise matrices (0: this thread packs them); by default every core but
+   * one, for models with at least POOL_MIN_VALUES noise values in a packed format.
+   */
+  static async upload(
+    device: GPUDevice,
+    model: LoadedModel,
+    format: WeightFormat,
+    fuse = false,
+    packWorkers?: number,
+  ): Promise<GpuWeights> {
     const w = new GpuWeights(device, format);
     const c = model.config;
-    await w.addF32(tensorNames.embedding, model.tensor(tensorNames.embedding));
-    w.readBytesPerToken -= (c.vocabSize - 1) * c.dim * 4; // a token reads one row of the table
-    await w.addF32(tensorNames.finalNorm, model.tensor(tensorNames.finalNorm));
-    for (let l = 0; l < c.nLayers; l++) {
-      await w.addF32(tensorNames.attnNorm(l), model.tensor(tensorNames.attnNorm(l)));
-      await w.addF32(tensorNames.ffnNorm(l), model.tensor(tensorNames.ffnNorm(l)));
-      for (const f of layerLinears(l, fuse)) {
-        const parts = f.parts.map((n) => model.tensor(n));
-        await w.addLinear(f.name, parts, f.interleave);
+    const linear = (name: string, parts: string[], interleave = false): Linear => ({
+      name,
+      parts: parts.map((n) => model.tensor(n)),
+      interleave,
+    });
+    const layers = Array.from({ length: c.nLayers }, (_, l) =>
+      layerLinears(l, fuse).map((f) => linear(f.name, f.parts, f.interleave)),
+    );
+    // Tied and unpacked: the classifier is the embedding buffer itself.
+    const tiedF32 = c.tiedClassifier && format.name === 'f32';
+    const classifier = linear(CLASSIFIER, [c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier]);
+    const pool = w.startPacking([...layers.flat(), ...(tiedF32 ? [] : [classifier])], packWorkers);
+    try {
+      await w.addF32(tensorNames.embedding, model.tensor(tensorNames.embedding));
+      w.readBytesPerToken -= (c.vocabSize - 1) * c.dim * 4; // a token reads one row of the table
+      await w.addF32(tensorNames.finalNorm, model.tensor(tensorNames.finalNorm));
+      for (let l = 0; l < c.nLayers; l++) {
+        await w.addF32(tensorNames.attnNorm(l), model.tensor(tensorNames.attnNorm(l)));
+        await w.addF32(tensorNames.ffnNorm(l), model.tensor(tensorNames.ffnNorm(l)));
+        for (const f of layers[l]!) await w.addLinear(f);
       }
-    }
-    const cls = model.tensor(c.tiedClassifier ? tensorNames.embedding : tensorNames.classifier);
-    if (c.tiedClassifier && format.name === 'f32') {
-      // Tied and unpacked: the classifier is the embedding buffer itself.
-      w.linear.set(CLASSIFIER, { rows: c.vocabSize, cols: c.dim, words: w.f32.get(tensorNames.embedding)! });
-      w.readBytesPerToken += format.bytesPerMatvec(c.vocabSize, c.dim);
-    } else {
-      await w.addLinear(CLASSIFIER, [cls]);
+      if (tiedF32) {
+        w.linear.set(CLASSIFIER, { rows: c.vocabSize, cols: c.dim, words: w.f32.get(tensorNames.embedding)! });
+        w.readBytesPerToken += format.bytesPerMatvec(c.vocabSize, c.dim);
+      } else {
+        await w.addLinear(classifier);
+      }
+    } finally {
+      w.ahead = undefined;
+      await pool?.close();
     }
     await device.queue.onSubmittedWorkDone();
     return w;
+  }
+
+  /** Starts packing the noise matrices among `linears` (upload order) on a worker pool, if that pays. */
+  private startPacking(linears: Linear[], workers?: number): PackPool | undefined {
+    if (this.format.name === 'f32') return undefined; // generated on the device instead
+    const jobs = linears.flatMap((f) => noiseJob(this.format, f.parts, f.interleave) ?? []);
+    const values = jobs.reduce((n, j) => n + jobRows(j) * j.cols, 0);
+    const size = workers ?? (values >= POOL_MIN_VALUES ? defaultPackWorkers() : 0);
+    if (size === 0 || jobs.length === 0) return undefined;
+    const pool = new PackPool(size);
+    this.ahead = new PackAhead(pool, jobs);
+    return pool;
   }
 
   private async addF32(name: string, src: TensorSource): Promise<void> {
@@ -67,7 +114,7 @@ export class GpuWeights {
   }
 
   /** A linear layer: one checkpoint matrix, or several fused (stacked, or with `interleave` interleaved rows). */
-  private async addLinear(name: string, parts: TensorSource[], interleave = false): Promise<void> {
+  private async addLinear({ name, parts, interleave }: Linear): Promise<void> {
     const cols = parts[0]!.shape[1]!;
     const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
     const values = () => fuseRows(parts.map(read), cols, interleave);
@@ -79,8 +126,13 @@ export class GpuWeights {
       await this.account(rows * cols * 4, this.format.bytesPerMatvec(rows, cols));
       return;
     }
-    // Packed formats quantize on the host from f32 (noise tensors included: read() regenerates them).
-    const p = this.format.pack(values(), rows, cols);
+    // Packed formats quantize on the host from f32: noise matrices on the pool's workers (startPacking queued
+    // them in this order), others here.
+    const packed = this.ahead && parts.every((p) => p.noise) ? await this.ahead.next() : undefined;
+    if (packed && (packed.rows !== rows || packed.cols !== cols)) {
+      throw new Error(`${name}: packed [${packed.rows}, ${packed.cols}] out of order, expected [${rows}, ${cols}]`);
+    }
+    const p = packed ?? this.format.pack(values(), rows, cols);
     const words = storageBuffer(this.device, name, p.words.byteLength); // [N, rowWords] u32
     upload(this.device, words, p.words);
     let scales: GPUBuffer | undefined;
