@@ -11,8 +11,7 @@ import { byteLevelTokenizer, engineTokenizer, type TokenizerFactory } from './wo
 export const defaultTokenizers: TokenizerFactory = async (model) => {
   if (model.startsWith('preset:')) return byteLevelTokenizer(true);
   const engine = await import('../engine/index.ts');
-  const loaded = await engine.loadModel(model);
-  return engineTokenizer(loaded.tokenizer);
+  return engineTokenizer(await engine.loadTokenizer(model)); // the tokenizer alone, not the weights
 };
 
 /** Adds run, report, compare, gate, baseline save and schema to the `bench` program. */
