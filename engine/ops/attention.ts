@@ -42,7 +42,7 @@ export interface AttentionPass {
   entryPoint?: string;
   constants: Record<string, number>;
   bindings: (Name | undefined)[]; // binding i -> buffer; undefined: unused by this entry point
-  grid: (tokens: number) => [number, number, number];
+  grid: (tokens: number, len: number) => [number, number, number]; // len: the step's longest context
 }
 
 export interface AttentionPlan {
@@ -120,17 +120,27 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
   const align = s.splitAlign ?? 32;
   const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
   const constants = { WG, ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align };
+  // Splits grow with the context, so the step's longest one bounds the grid; with none above one split (short
+  // contexts) the combine pass is not dispatched at all.
+  const splits = (len: number) => flashSplits(len, align, maxSplits);
   return {
     scratchFloats: s.maxTokens * s.nHeads * maxSplits * (s.headDim + 2), // [T, heads, splits, m, l, output]
     passes: [
-      { kernel: 'attention_flash', constants, bindings: ALL, grid: (t) => [s.nHeads, t, maxSplits] },
+      { kernel: 'attention_flash', constants, bindings: ALL, grid: (t, len) => [s.nHeads, t, splits(len)] },
       {
         kernel: 'attention_flash',
         entryPoint: 'combine',
         constants,
         bindings: [undefined, undefined, undefined, 'positions', undefined, undefined, 'scratch', 'out', 'counts'],
-        grid: (t) => [s.nHeads, t, 1],
+        grid: (t, len) => [s.nHeads, splits(len) > 1 ? t : 0, 1],
       },
     ],
   };
+}
+
+/** Splits of a context of `len` positions in kernels/attention_flash.wgsl (split_len / n_splits there). */
+export function flashSplits(len: number, align: number, maxSplits: number): number {
+  const even = Math.ceil(len / maxSplits);
+  const splitLen = Math.max(align, Math.ceil(even / align) * align);
+  return Math.ceil(len / splitLen);
 }

@@ -43,7 +43,8 @@ interface Dispatch {
   name: string; // kernel or weight name without the layer ('rmsnorm', 'wq', 'attention'): what a profile groups by
   pipeline: GPUComputePipeline;
   bind: GPUBindGroup;
-  size: (t: number, r: number) => [number, number, number];
+  // Grid for a step of t tokens, r output rows, and len the longest context of its tokens (positions + 1).
+  size: (t: number, r: number, len: number) => [number, number, number];
 }
 
 const MAX_DIM = 65535;
@@ -246,7 +247,7 @@ export class ModelRunner {
       };
       for (const pass of attention.passes) {
         const buffers = pass.bindings.map((b) => (b ? attnBuffers[b] : undefined));
-        add(pass.kernel, pass.constants, buffers, (t) => pass.grid(t), pass.entryPoint);
+        add(pass.kernel, pass.constants, buffers, (t, _r, len) => pass.grid(t, len), pass.entryPoint);
       }
       linear(att, tensorNames.wo(l), x, { accumulate: true });
       norm(x, tensorNames.ffnNorm(l), xb);
@@ -288,10 +289,10 @@ export class ModelRunner {
    * KV of those L layers, which the full pass that verifies the draft overwrites.
    */
   async step(input: StepInput, exitLayer = this.config.nLayers): Promise<Float32Array> {
-    const { t, r } = this.writeInputs(input);
+    const { t, r, len } = this.writeInputs(input);
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    for (const dsp of this.dispatches(exitLayer)) this.encode(pass, dsp, t, r);
+    for (const dsp of this.dispatches(exitLayer)) this.encode(pass, dsp, t, r, len);
     pass.end();
     const bytes = r * this.config.vocabSize * 4;
     if (bytes > 0) enc.copyBufferToBuffer(this.logits, 0, this.staging, 0, bytes);
@@ -313,15 +314,15 @@ export class ModelRunner {
    * waited for alone, so each time includes one submit's overhead (`bench info` measures it).
    */
   async profile(input: StepInput): Promise<{ name: string; ms: number }[]> {
-    const { t, r } = this.writeInputs(input);
-    const list = this.dispatches(this.config.nLayers).filter((dsp) => dsp.size(t, r).every((n) => n > 0));
+    const { t, r, len } = this.writeInputs(input);
+    const list = this.dispatches(this.config.nLayers).filter((dsp) => dsp.size(t, r, len).every((n) => n > 0));
     const q = this.device.queue;
     if (!this.timestamps) {
       const out: { name: string; ms: number }[] = [];
       for (const dsp of list) {
         const enc = this.device.createCommandEncoder();
         const pass = enc.beginComputePass();
-        this.encode(pass, dsp, t, r);
+        this.encode(pass, dsp, t, r, len);
         pass.end();
         const t0 = performance.now();
         q.submit([enc.finish()]);
@@ -339,7 +340,7 @@ export class ModelRunner {
       const pass = enc.beginComputePass({
         timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
       });
-      this.encode(pass, dsp, t, r);
+      this.encode(pass, dsp, t, r, len);
       pass.end();
     });
     enc.resolveQuerySet(querySet, 0, n, resolved, 0);
@@ -359,7 +360,7 @@ export class ModelRunner {
    * and the wall time until the GPU is done.
    */
   async timeStep(input: StepInput): Promise<{ encodeMs: number; gpuMs: number; wallMs: number }> {
-    const { t, r } = this.writeInputs(input);
+    const { t, r, len } = this.writeInputs(input);
     await this.device.queue.onSubmittedWorkDone();
     const querySet = this.timestamps ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
     const t0 = performance.now();
@@ -367,7 +368,7 @@ export class ModelRunner {
     const pass = enc.beginComputePass(
       querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
     );
-    for (const dsp of this.dispatches(this.config.nLayers)) this.encode(pass, dsp, t, r);
+    for (const dsp of this.dispatches(this.config.nLayers)) this.encode(pass, dsp, t, r, len);
     pass.end();
     let resolved: GPUBuffer | undefined;
     let read: GPUBuffer | undefined;
@@ -393,7 +394,7 @@ export class ModelRunner {
     return { encodeMs, gpuMs, wallMs };
   }
 
-  private writeInputs(input: StepInput): { t: number; r: number } {
+  private writeInputs(input: StepInput): { t: number; r: number; len: number } {
     const t = input.tokens.length;
     const r = input.outRows.length;
     if (t === 0 || t > this.options.maxTokens || r > this.options.maxOut) {
@@ -405,7 +406,9 @@ export class ModelRunner {
     q.writeBuffer(this.io.slots, 0, Uint32Array.from(input.slots));
     if (r > 0) q.writeBuffer(this.io.outRows, 0, Uint32Array.from(input.outRows));
     q.writeBuffer(this.io.counts, 0, new Uint32Array([t, r, 0, 0]));
-    return { t, r };
+    let len = 0;
+    for (let i = 0; i < t; i++) len = Math.max(len, input.positions[i]! + 1);
+    return { t, r, len };
   }
 
   private dispatches(exitLayer: number): Dispatch[] {
@@ -413,8 +416,8 @@ export class ModelRunner {
     return [...body, ...this.head];
   }
 
-  private encode(pass: GPUComputePassEncoder, dsp: Dispatch, t: number, r: number): void {
-    const [gx, gy, gz] = dsp.size(t, r);
+  private encode(pass: GPUComputePassEncoder, dsp: Dispatch, t: number, r: number, len: number): void {
+    const [gx, gy, gz] = dsp.size(t, r, len);
     if (gx === 0 || gy === 0 || gz === 0) return;
     pass.setPipeline(dsp.pipeline);
     pass.setBindGroup(0, dsp.bind);

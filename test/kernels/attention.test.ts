@@ -3,7 +3,7 @@
 // Bound: relative error <= 1e-4 (f32 trigonometry and exp vs f64; observed ~1e-6).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type AttentionBuffers, attentionPlan } from '../../engine/ops/attention.ts';
+import { type AttentionBuffers, attentionPlan, flashSplits } from '../../engine/ops/attention.ts';
 import { attention, rope } from '../../engine/reference/ops.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
 
@@ -128,7 +128,7 @@ for (const [kind, software, WG, H, KVH, HD] of [
     };
     for (const pass of plan.passes) {
       const bound = pass.bindings.map((b) => (b ? buffers[b] : undefined));
-      await dispatch(ctx, pass.kernel, pass.constants, bound, pass.grid(3), pass.entryPoint);
+      await dispatch(ctx, pass.kernel, pass.constants, bound, pass.grid(3, 11), pass.entryPoint);
     }
     const got = await readF32(ctx, out, 3 * H * HD);
     const shape = { nHeads: H, nKvHeads: KVH, headDim: HD };
@@ -138,3 +138,26 @@ for (const [kind, software, WG, H, KVH, HD] of [
     assert.ok(relError(got.subarray(2 * H * HD), refB) <= TOL, 'sequence B');
   });
 }
+
+test('flash splits: one split (and no combine pass) up to the alignment, then at most MAX_SPLITS', () => {
+  assert.deepEqual(
+    [1, 32, 33, 64, 257, 512, 513, 8192].map((len) => flashSplits(len, 32, 16)),
+    [1, 1, 2, 2, 9, 16, 9, 16],
+  );
+  const plan = attentionPlan('flash', {
+    headDim: 16,
+    nHeads: 4,
+    nKvHeads: 2,
+    blockSize: 4,
+    maxBlocks: 64,
+    maxContext: 256,
+    maxTokens: 8,
+    workgroupSize: 64,
+    software: false,
+  });
+  const [main, combine] = plan.passes;
+  assert.deepEqual(main!.grid(8, 32), [4, 8, 1]);
+  assert.deepEqual(combine!.grid(8, 32), [4, 0, 1], 'nothing to merge');
+  assert.deepEqual(main!.grid(8, 100), [4, 8, 4]);
+  assert.deepEqual(combine!.grid(8, 100), [4, 8, 1]);
+});

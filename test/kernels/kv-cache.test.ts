@@ -147,7 +147,7 @@ for (const format of ['f16', 'int8'] as const) {
       };
       for (const pass of plan.passes) {
         const bound = pass.bindings.map((b) => (b ? bufs[b] : undefined));
-        await dispatch(ctx, pass.kernel, pass.constants, bound, pass.grid(2), pass.entryPoint);
+        await dispatch(ctx, pass.kernel, pass.constants, bound, pass.grid(2, 9), pass.entryPoint);
       }
       const got = new Float32Array(await readBuffer(d, out, 2 * H * HD * 4));
       const want = attention(q, kRound, vRound, { nHeads: H, nKvHeads: KVH, headDim: HD, startPos: 7 });

@@ -42,9 +42,22 @@ async function logitsOf(
     0,
     Array.from({ length: r.maxBlocksPerSeq }, (_, i) => (7 * i + 3) % 64),
   );
-  const idx = prompt.map((_, i) => i);
-  const prefill = await r.step({ tokens: prompt, positions: idx, slots: idx.map(() => 0), outRows: idx });
-  const out = idx.map((i) => prefill.subarray(i * V, (i + 1) * V));
+  // The prompt in two chunks: positions 0-19 (every context one split: no combine pass), then 20-39 (two splits
+  // from position 32 on).
+  const out: Float32Array[] = [];
+  for (const [from, to] of [
+    [0, 20],
+    [20, prompt.length],
+  ] as const) {
+    const idx = Array.from({ length: to - from }, (_, i) => from + i);
+    const logits = await r.step({
+      tokens: idx.map((p) => prompt[p]!),
+      positions: idx,
+      slots: idx.map(() => 0),
+      outRows: idx.map((_, i) => i),
+    });
+    for (let i = 0; i < idx.length; i++) out.push(logits.subarray(i * V, (i + 1) * V));
+  }
   for (let step = 0; step < 3; step++) {
     const pos = prompt.length + step;
     out.push(await r.step({ tokens: [(11 * step + 2) % V], positions: [pos], slots: [0], outRows: [0] }));
@@ -62,7 +75,7 @@ function cpuLogits(model: LoadedModel, prompt: number[]): Float64Array[] {
   return out;
 }
 
-// A 40-position prompt: with splits aligned to 32 positions, the last rows and the decodes need two splits.
+// A 40-position prompt: with splits aligned to 32 positions, rows from 32 on and the decodes need two splits.
 const prompt = Array.from({ length: 40 }, (_, i) => (i * 37 + 1) % 200);
 
 for (const [name, load] of [
