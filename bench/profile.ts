@@ -11,6 +11,7 @@ import type { AttentionKind } from '../engine/ops/attention.ts';
 import type { Fusion } from '../engine/ops/fusion.ts';
 import { DEFAULT_ENGINE_OPTIONS, weightFormatOf } from '../engine/runtime/engine.ts';
 import { ModelRunner, type StepInput } from '../engine/runtime/model-runner.ts';
+import { profileStep, timeStep } from '../engine/runtime/step-profile.ts';
 import { arg, formatToggles } from './common.ts';
 
 const spec = arg('model', 'preset:tiny');
@@ -72,13 +73,13 @@ for (const b of batches) {
   };
   const stepMs = await wall(input);
   const timed: { encodeMs: number; gpuMs: number; wallMs: number }[] = [];
-  for (let i = 0; i < 5; i++) timed.push(await runner.timeStep(input));
+  for (let i = 0; i < 5; i++) timed.push(await timeStep(runner, input));
   const med = (k: 'encodeMs' | 'gpuMs' | 'wallMs') => median(timed.map((x) => x[k])).toFixed(3);
   const noReadbackMs = await wall({ ...input, outRows: [] });
   const perKernel = new Map<string, { count: number; ms: number[] }>();
   for (let rep = 0; rep < 5; rep++) {
     const sums = new Map<string, { count: number; ms: number }>();
-    for (const { name, ms } of await runner.profile(input)) {
+    for (const { name, ms } of await profileStep(runner, input)) {
       const e = sums.get(name) ?? { count: 0, ms: 0 };
       sums.set(name, { count: e.count + 1, ms: e.ms + ms });
     }

@@ -39,6 +39,12 @@ export interface StepInput {
   outRows: ArrayLike<number>; // indices into tokens whose logits are returned, in order
 }
 
+/** A dispatch of a prepared step: its profile name and how to encode it. */
+export interface PreparedDispatch {
+  name: string;
+  encode(pass: GPUComputePassEncoder): void;
+}
+
 interface Dispatch {
   name: string; // kernel or weight name without the layer ('rmsnorm', 'wq', 'attention'): what a profile groups by
   pipeline: GPUComputePipeline;
@@ -65,7 +71,7 @@ export class ModelRunner {
   kvBytes = 0;
   scratchBytes = 0;
   dispatchesPerStep = 0;
-  private readonly device: GPUDevice;
+  readonly device: GPUDevice;
   private readonly io: Record<'tokens' | 'positions' | 'slots' | 'outRows' | 'counts' | 'blockTable', GPUBuffer>;
   private readonly logits: GPUBuffer;
   private readonly staging: GPUBuffer;
@@ -77,12 +83,12 @@ export class ModelRunner {
   private weights!: GpuWeights;
 
   private readonly software: boolean;
-  private readonly timestamps: boolean;
+  readonly hasTimestamps: boolean; // timestamp queries (per-kernel profiles)
 
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
     this.software = ctx.isSoftware;
-    this.timestamps = ctx.hasTimestamps;
+    this.hasTimestamps = ctx.hasTimestamps;
     this.config = config;
     this.options = options;
     this.maxBlocksPerSeq = ceil(config.maxSeqLen, options.kvBlockSize);
@@ -309,89 +315,14 @@ export class ModelRunner {
   }
 
   /**
-   * Runs one step with every dispatch in its own compute pass and returns each dispatch's GPU time in ms, in order.
-   * With timestamp queries the times are the GPU's own; without them (lavapipe) each dispatch is submitted and
-   * waited for alone, so each time includes one submit's overhead (`bench info` measures it).
+   * Writes a step's inputs and returns its dispatches, in order, each ready to encode into a pass of the caller's
+   * (engine/runtime/step-profile.ts times them one by one or as the usual single pass).
    */
-  async profile(input: StepInput): Promise<{ name: string; ms: number }[]> {
+  prepareDispatches(input: StepInput): PreparedDispatch[] {
     const { t, r, len } = this.writeInputs(input);
-    const list = this.dispatches(this.config.nLayers).filter((dsp) => dsp.size(t, r, len).every((n) => n > 0));
-    const q = this.device.queue;
-    if (!this.timestamps) {
-      const out: { name: string; ms: number }[] = [];
-      for (const dsp of list) {
-        const enc = this.device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        this.encode(pass, dsp, t, r, len);
-        pass.end();
-        const t0 = performance.now();
-        q.submit([enc.finish()]);
-        await q.onSubmittedWorkDone();
-        out.push({ name: dsp.name, ms: performance.now() - t0 });
-      }
-      return out;
-    }
-    const n = list.length * 2;
-    const querySet = this.device.createQuerySet({ type: 'timestamp', count: n });
-    const resolved = this.device.createBuffer({ size: n * 8, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
-    const read = this.device.createBuffer({ size: n * 8, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
-    const enc = this.device.createCommandEncoder();
-    list.forEach((dsp, i) => {
-      const pass = enc.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      this.encode(pass, dsp, t, r, len);
-      pass.end();
-    });
-    enc.resolveQuerySet(querySet, 0, n, resolved, 0);
-    enc.copyBufferToBuffer(resolved, 0, read, 0, n * 8);
-    q.submit([enc.finish()]);
-    await read.mapAsync(0x0001);
-    const ns = new BigUint64Array(read.getMappedRange().slice(0));
-    read.unmap();
-    for (const b of [read, resolved]) b.destroy();
-    querySet.destroy();
-    return list.map((dsp, i) => ({ name: dsp.name, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
-  }
-
-  /**
-   * One ordinary step (a single pass, no logits read back) timed three ways, to tell CPU cost from GPU cost:
-   * encoding and submitting on the CPU, the pass on the GPU (timestamps at its ends; 0 without timestamp queries),
-   * and the wall time until the GPU is done.
-   */
-  async timeStep(input: StepInput): Promise<{ encodeMs: number; gpuMs: number; wallMs: number }> {
-    const { t, r, len } = this.writeInputs(input);
-    await this.device.queue.onSubmittedWorkDone();
-    const querySet = this.timestamps ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
-    const t0 = performance.now();
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass(
-      querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
-    );
-    for (const dsp of this.dispatches(this.config.nLayers)) this.encode(pass, dsp, t, r, len);
-    pass.end();
-    let resolved: GPUBuffer | undefined;
-    let read: GPUBuffer | undefined;
-    if (querySet) {
-      resolved = this.device.createBuffer({ size: 16, usage: 0x0200 | 0x0004 });
-      read = this.device.createBuffer({ size: 16, usage: 0x0001 | 0x0008 });
-      enc.resolveQuerySet(querySet, 0, 2, resolved, 0);
-      enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
-    }
-    this.device.queue.submit([enc.finish()]);
-    const encodeMs = performance.now() - t0;
-    await this.device.queue.onSubmittedWorkDone();
-    const wallMs = performance.now() - t0;
-    let gpuMs = 0;
-    if (read && resolved && querySet) {
-      await read.mapAsync(0x0001);
-      const ns = new BigUint64Array(read.getMappedRange().slice(0));
-      gpuMs = Number(ns[1]! - ns[0]!) / 1e6;
-      read.unmap();
-      for (const b of [read, resolved]) b.destroy();
-      querySet.destroy();
-    }
-    return { encodeMs, gpuMs, wallMs };
+    return this.dispatches(this.config.nLayers)
+      .filter((dsp) => dsp.size(t, r, len).every((n) => n > 0))
+      .map((dsp) => ({ name: dsp.name, encode: (pass) => this.encode(pass, dsp, t, r, len) }));
   }
 
   private writeInputs(input: StepInput): { t: number; r: number; len: number } {

@@ -1,0 +1,88 @@
+// Timing one step of the model runner, for bench/profile.ts: per dispatch (where the GPU time goes) and as the
+// ordinary single pass (how much of a step is CPU encoding, GPU work, and waiting).
+import type { ModelRunner, StepInput } from './model-runner.ts';
+
+const QUERY_RESOLVE_COPY_SRC = 0x0200 | 0x0004;
+const MAP_READ_COPY_DST = 0x0001 | 0x0008;
+
+/** Resolves n timestamps into a readable buffer at the end of `enc`; read() maps it after the submit. */
+function timestampReader(device: GPUDevice, enc: GPUCommandEncoder, querySet: GPUQuerySet, n: number) {
+  const resolved = device.createBuffer({ size: n * 8, usage: QUERY_RESOLVE_COPY_SRC });
+  const staging = device.createBuffer({ size: n * 8, usage: MAP_READ_COPY_DST });
+  enc.resolveQuerySet(querySet, 0, n, resolved, 0);
+  enc.copyBufferToBuffer(resolved, 0, staging, 0, n * 8);
+  return async (): Promise<BigUint64Array> => {
+    await staging.mapAsync(0x0001);
+    const ns = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    for (const b of [staging, resolved]) b.destroy();
+    querySet.destroy();
+    return ns;
+  };
+}
+
+/**
+ * Runs one step with every dispatch in its own compute pass and returns each dispatch's GPU time in ms, in order.
+ * With timestamp queries the times are the GPU's own; without them each dispatch is submitted and waited for
+ * alone, so each time includes one submit's overhead (`bench info` measures it).
+ */
+export async function profileStep(runner: ModelRunner, input: StepInput): Promise<{ name: string; ms: number }[]> {
+  const d = runner.device;
+  const list = runner.prepareDispatches(input);
+  if (!runner.hasTimestamps) {
+    const out: { name: string; ms: number }[] = [];
+    for (const dsp of list) {
+      const enc = d.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      dsp.encode(pass);
+      pass.end();
+      const t0 = performance.now();
+      d.queue.submit([enc.finish()]);
+      await d.queue.onSubmittedWorkDone();
+      out.push({ name: dsp.name, ms: performance.now() - t0 });
+    }
+    return out;
+  }
+  const querySet = d.createQuerySet({ type: 'timestamp', count: list.length * 2 });
+  const enc = d.createCommandEncoder();
+  list.forEach((dsp, i) => {
+    const pass = enc.beginComputePass({
+      timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
+    dsp.encode(pass);
+    pass.end();
+  });
+  const read = timestampReader(d, enc, querySet, list.length * 2);
+  d.queue.submit([enc.finish()]);
+  const ns = await read();
+  return list.map((dsp, i) => ({ name: dsp.name, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
+}
+
+/**
+ * One ordinary step (a single pass, no logits read back) timed three ways, to tell CPU cost from GPU cost:
+ * encoding and submitting on the CPU, the pass on the GPU (timestamps at its ends; 0 without timestamp queries),
+ * and the wall time until the GPU is done.
+ */
+export async function timeStep(
+  runner: ModelRunner,
+  input: StepInput,
+): Promise<{ encodeMs: number; gpuMs: number; wallMs: number }> {
+  const d = runner.device;
+  const list = runner.prepareDispatches(input);
+  await d.queue.onSubmittedWorkDone();
+  const querySet = runner.hasTimestamps ? d.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
+  const t0 = performance.now();
+  const enc = d.createCommandEncoder();
+  const pass = enc.beginComputePass(
+    querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+  );
+  for (const dsp of list) dsp.encode(pass);
+  pass.end();
+  const read = querySet ? timestampReader(d, enc, querySet, 2) : undefined;
+  d.queue.submit([enc.finish()]);
+  const encodeMs = performance.now() - t0;
+  await d.queue.onSubmittedWorkDone();
+  const wallMs = performance.now() - t0;
+  const ns = read ? await read() : undefined;
+  return { encodeMs, gpuMs: ns ? Number(ns[1]! - ns[0]!) / 1e6 : 0, wallMs };
+}
