@@ -4,6 +4,7 @@ import { registerConvert } from './cli/convert.ts';
 import { registerEval } from './cli/eval.ts';
 import { registerGenerate } from './cli/generate.ts';
 import { registerInfo } from './cli/info.ts';
+import { registerProfile } from './cli/profile.ts';
 import { registerTokenize } from './cli/tokenize.ts';
 import { registerServe } from './server/serve-command.ts';
 
@@ -18,6 +19,7 @@ export function registerEngineCommands(program: Command): void {
   registerInfo(program);
   registerGenerate(program);
   registerEval(program);
+  registerProfile(program);
   registerServe(program);
   registerTokenize(program);
   registerConvert(program);

@@ -1,4 +1,4 @@
-// Timing one step of the model runner, for bench/profile.ts: per dispatch (where the GPU time goes) and as the
+// Timing one step of the model runner, for `bench profile`: per dispatch (where the GPU time goes) and as the
 // ordinary single pass (how much of a step is CPU encoding, GPU work, and waiting).
 import type { ModelRunner, StepInput } from './model-runner.ts';
 
@@ -85,4 +85,69 @@ export async function timeStep(
   const wallMs = performance.now() - t0;
   const ns = read ? await read() : undefined;
   return { encodeMs, gpuMs: ns ? Number(ns[1]! - ns[0]!) / 1e6 : 0, wallMs };
+}
+
+export interface DecodeProfile {
+  batch: number;
+  context: number; // the position every sequence decodes at
+  stepMs: number; // an ordinary step, logits read back (median of 5)
+  noReadbackMs: number; // the same without reading logits back
+  pass: { encodeMs: number; gpuMs: number; wallMs: number }; // timeStep, median of 5 each
+  kernels: { name: string; dispatches: number; ms: number }[]; // per name, summed over layers, median of 5
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * A decode step of `batch` sequences at position `context` (slots 0..batch-1, whose block tables the caller set):
+ * 3 warm-up steps, then each figure the median of 5. KV contents are whatever the pool holds: timing does not
+ * depend on them.
+ */
+export async function profileDecode(runner: ModelRunner, batch: number, context: number): Promise<DecodeProfile> {
+  const vocab = runner.config.vocabSize;
+  const input: StepInput = {
+    tokens: Array.from({ length: batch }, (_, i) => 3 + (i % (vocab - 3))),
+    positions: new Array(batch).fill(context),
+    slots: Array.from({ length: batch }, (_, i) => i),
+    outRows: Array.from({ length: batch }, (_, i) => i),
+  };
+  for (let i = 0; i < 3; i++) await runner.step(input);
+  const five = async <T>(f: () => Promise<T>): Promise<T[]> => {
+    const out: T[] = [];
+    for (let i = 0; i < 5; i++) out.push(await f());
+    return out;
+  };
+  const wall = async (x: StepInput) =>
+    median(
+      await five(async () => {
+        const t0 = performance.now();
+        await runner.step(x);
+        return performance.now() - t0;
+      }),
+    );
+  const stepMs = await wall(input);
+  const noReadbackMs = await wall({ ...input, outRows: [] });
+  const timed = await five(() => timeStep(runner, input));
+  const pass = {
+    encodeMs: median(timed.map((x) => x.encodeMs)),
+    gpuMs: median(timed.map((x) => x.gpuMs)),
+    wallMs: median(timed.map((x) => x.wallMs)),
+  };
+  const byName = new Map<string, { dispatches: number; ms: number[] }>();
+  for (const profile of await five(() => profileStep(runner, input))) {
+    const sums = new Map<string, { dispatches: number; ms: number }>();
+    for (const { name, ms } of profile) {
+      const e = sums.get(name) ?? { dispatches: 0, ms: 0 };
+      sums.set(name, { dispatches: e.dispatches + 1, ms: e.ms + ms });
+    }
+    for (const [name, { dispatches, ms }] of sums) {
+      const e = byName.get(name) ?? { dispatches, ms: [] };
+      e.ms.push(ms);
+      byName.set(name, e);
+    }
+  }
+  const kernels = [...byName]
+    .map(([name, e]) => ({ name, dispatches: e.dispatches, ms: median(e.ms) }))
+    .sort((a, b) => b.ms - a.ms);
+  return { batch, context, stepMs, noReadbackMs, pass, kernels };
 }

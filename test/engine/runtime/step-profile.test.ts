@@ -1,4 +1,4 @@
-// bench/profile.ts's measurements: every dispatch of a step timed once, under its kernel or weight name, and the
+// `bench profile`'s measurements: every dispatch of a step timed once, under its kernel or weight name, and the
 // ordinary pass timed on the CPU, on the GPU and to completion.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
