@@ -90,6 +90,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions = {})
               tokenizerFor: opts.tokenizerFor ?? presetTokenizers,
               ...(opts.serveCommand ? { serveCommand: opts.serveCommand } : {}),
               logDir: outDir,
+              scenarioDir: loaded.dir,
               warn: (message) => events.emit('warning', { message }),
               signal,
             },

@@ -3,7 +3,7 @@
 // send one warm-up request (pipeline compilation), and stop it with SIGTERM (SIGKILL after 5 s).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from '../../engine/errors.ts';
 import { createClient } from '../clients/index.ts';
@@ -23,13 +23,19 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export function serveArgs(target: Target, port: number): string[] {
+/** A model argument as `bench serve` needs it: a relative file path is relative to the scenario file. */
+export function modelPath(spec: string, scenarioDir: string | undefined): string {
+  return scenarioDir && !spec.startsWith('preset:') && !isAbsolute(spec) ? resolvePath(scenarioDir, spec) : spec;
+}
+
+export function serveArgs(target: Target, port: number, scenarioDir?: string): string[] {
   const e = target.engine;
   if (!e) throw new Error('serveArgs needs an engine target');
   const toggles = Object.fromEntries(TOGGLE_NAMES.map((n) => [n, e[n]]));
+  if (e.draftModel) toggles.draftModel = modelPath(e.draftModel, scenarioDir);
   return [
     '--model',
-    e.model,
+    modelPath(e.model, scenarioDir),
     '--port',
     String(port),
     '--host',
@@ -46,7 +52,7 @@ export async function startEngineTarget(target: Target, ctx: TargetContext, inde
   if (!e) throw new Error('startEngineTarget needs an engine target');
   const port = await freePort();
   const [cmd, ...prefix] = ctx.serveCommand ?? [process.execPath, BENCH_JS, 'serve'];
-  const args = [...prefix, ...serveArgs(target, port)];
+  const args = [...prefix, ...serveArgs(target, port, ctx.scenarioDir)];
   const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   live.add(child);
   const log: WriteStream | undefined = ctx.logDir
@@ -123,7 +129,7 @@ export async function startEngineTarget(target: Target, ctx: TargetContext, inde
       throw new BenchError('RUNTIME', death ?? `${url}/health did not answer 200 within ${e.startupTimeout / 1000} s`);
     }
     const server = await tryGetJson(`${url}/info`);
-    const tokenizer = (await ctx.tokenizerFor(e.model)) ?? approximateTokenizer();
+    const tokenizer = (await ctx.tokenizerFor(modelPath(e.model, ctx.scenarioDir))) ?? approximateTokenizer();
     if (!tokenizer.exact) ctx.warn(`no exact tokenizer for ${e.model}: prompt lengths are approximate`);
     await warmUp(url);
     const modelId = typeof server?.model_id === 'string' ? server.model_id : e.model;

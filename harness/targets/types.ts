@@ -27,6 +27,8 @@ export interface TargetContext {
   serveCommand?: string[];
   /** Folder for server logs (engine targets write server-<n>.log there). */
   logDir?: string;
+  /** Folder of the scenario file: relative model paths resolve against it, as prompt files and baselines do. */
+  scenarioDir?: string;
   warn(message: string): void;
   signal?: AbortSignal;
 }

@@ -1,6 +1,6 @@
 // scenarios/spec-decode-stories.yaml: the speculative decoding sweep on real checkpoints (stories260K, draft
-// llama2xs-tok512). The full sweep takes minutes; the test runs a reduced one through `bench run` from the project
-// root (the scenario's model paths are relative to it), when ../shared/models/stories260K exists.
+// llama2xs-tok512). The full sweep takes minutes; the test runs a reduced one through `bench run` from another
+// directory (model paths are relative to the scenario file), when ../shared/models/stories260K exists.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -32,8 +32,8 @@ test('the scenario sweeps draft/ngram/layerskip x depth 0,1,2,4,8 x 1 and 8 clie
     ],
   );
   const e = s.scenario.target.engine;
-  assert.equal(e?.model, '../shared/models/stories260K/stories260K.bin');
-  assert.equal(e?.draftModel, '../shared/models/stories260K/llama2xs-tok512-model.bin');
+  assert.equal(e?.model, '../../shared/models/stories260K/stories260K.bin');
+  assert.equal(e?.draftModel, '../../shared/models/stories260K/llama2xs-tok512-model.bin');
   assert.equal(s.scenario.workload.temperature, 0);
 });
 
@@ -47,12 +47,16 @@ test('bench run on a reduced sweep: every report, acceptance for the draft rows'
     'load.warmup=0',
     'workload.outputTokens=24',
   ].flatMap((s) => ['--set', s]);
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/bench.js'), 'run', SCENARIO, '--out', dir, ...sets], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
-    timeout: 150_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'bin/bench.js'), 'run', join(ROOT, SCENARIO), '--out', dir, ...sets],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+      timeout: 150_000,
+    },
+  );
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   for (const f of ['results.json', 'report.html', 'report.md', 'results.csv', 'chart-spec-depth.png']) {
     assert.ok(existsSync(join(dir, f)), `${f} missing`);
@@ -77,9 +81,12 @@ test('bench run on a reduced sweep: every report, acceptance for the draft rows'
   assert.equal(draft?.summary.tokens.output, 4 * 24);
   // n-gram lookup and layer skip (2 of 5 layers, a model not trained to exit early) propose drafts too; few are kept.
   for (const c of [ngram, layerskip]) assert.ok((c?.summary.spec?.proposed ?? 0) > 0, `${c?.name} proposed drafts`);
-  assert.match(
-    readFileSync(join(dir, 'server-1.log'), 'utf8'),
-    /--spec draft --spec-depth 4 --draft-model \.\.\/shared\/models\/stories260K\/llama2xs-tok512-model\.bin/,
+  // The relative paths of the scenario, resolved against its folder although bench run ran elsewhere.
+  const log = readFileSync(join(dir, 'server-1.log'), 'utf8');
+  assert.ok(log.includes(`--model ${join(MODELS, 'stories260K.bin')} `), log);
+  assert.ok(
+    log.includes(`--spec draft --spec-depth 4 --draft-model ${join(MODELS, 'llama2xs-tok512-model.bin')} `),
+    log,
   );
   assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /specDepth=4.*\| \d+(\.\d+)?% \(\d+\/\d+\)/);
 });
