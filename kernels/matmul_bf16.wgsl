@@ -1,38 +1,9 @@
 // y[t, n] (+)= sum_k x[t, k] * w[n, k] with w stored as bf16, two per u32 (even k in the low half), rows padded to
 // whole vec4<u32> chunks of 8 values (engine/ops/f16.ts). Same contract as matmul.wgsl, reading half its bytes:
 // a bf16 is the top half of an f32, so a shift (low half) or a mask (high half) and a bitcast decode it exactly.
-// GPU path (LANES > 1): the LANES threads of a row group read consecutive 16-byte chunks of the same rows (coalesced)
-// and each keeps ROWS rows, so every x value serves ROWS rows. x is staged slice by slice in workgroup memory: read
-// once per workgroup with coalesced loads, then as vec4 without bank conflicts (chunks are swizzled): read straight
-// from global memory in chunk order, each x load would touch up to 32 cache lines. CPU path (LANES = 1):
-// a thread owns whole rows and reads x directly, with no barriers (each costs a CPU ~10 us on lavapipe).
-// A workgroup covers up to TT tokens, taken one at a time: a thread holds only ROWS sums (few registers, so many
-// threads keep loads in flight: decode is latency- and bandwidth-bound), and a tile's later tokens find its weights
-// in cache. ACCUMULATE adds into y (the residual add is free).
-override WG: u32 = 128;
-override LANES: u32 = 32; // threads per row group: a power of two dividing WG
-override ROWS: u32 = 1; // output rows per thread, 1..MAX_ROWS
-override K: u32; // input features
-override N: u32; // output features
-override STRIDE: u32; // vec4<u32> chunks per packed row: ceil(K / CHUNK)
-override XS: u32 = 4096; // floats of x staged per slice (at least CHUNK)
-override UNROLL: u32 = 2; // chunks per thread whose loads are issued together (1..MAX_UNROLL): hides DRAM latency
-override ACCUMULATE: bool = false;
-override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instead of counts.n_tokens
-const TT: u32 = 8u;
-const MAX_ROWS: u32 = 4u;
-const MAX_UNROLL: u32 = 4u;
+// The kernel is kernels/matmul_packed.wgsl.
 const CHUNK: u32 = 8u; // values per vec4<u32>
 const XV: u32 = 2u; // vec4<f32> of x per chunk
-
-struct Counts { n_tokens: u32, n_out: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>; // [T, K]
-@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>; // [N, STRIDE]: 8 bf16 per vec4, k order
-@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
-@group(0) @binding(3) var<storage, read> counts: Counts;
-
-var<workgroup> xs: array<vec4f, XS / 4u>; // [chunk, XV] one slice of one token's x, swizzled (xs_index)
-var<workgroup> partial: array<f32, WG * MAX_ROWS>; // [row r, thread] sums, reduced over each row group's lanes
 
 fn decode(word: u32) -> vec2f {
   return bitcast<vec2f>(vec2u(word << 16u, word & 0xffff0000u));
@@ -42,101 +13,17 @@ fn dot_chunk(c: vec4<u32>, xc: array<vec4f, XV>) -> f32 {
   return dot(vec4f(decode(c.x), decode(c.y)), xc[0]) + dot(vec4f(decode(c.z), decode(c.w)), xc[1]);
 }
 
-// Where vec4 q of chunk c sits in xs. The 8 threads of a quarter warp read chunks c..c+7 at once; XORing q with bits
-// of c spreads those 16-byte reads over all 32 banks.
-fn xs_index(c: u32, q: u32) -> u32 {
-  return c * XV + (q ^ ((c / (8u / XV)) % XV));
+// No scales: the values are the weights.
+fn chunk_scale(_n: u32, _c: u32) -> vec2f {
+  return vec2f(1.0, 0.0);
 }
 
-// x[t, k], zero past K: the end of the last chunk of a row is padding, and its products must vanish.
-fn x_at(t: u32, k: u32) -> f32 {
-  return select(0.0, x[t * K + min(k, K - 1u)], k < K);
+fn chunk_x_sum(_xc: array<vec4f, XV>) -> f32 {
+  return 0.0;
 }
 
-// The x values of chunk c of the slice (on the CPU path the slice is the whole row of token t).
-fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
-  var v: array<vec4f, XV>;
-  for (var q = 0u; q < XV; q++) {
-    if (LANES == 1u) {
-      let k = c * CHUNK + 4u * q;
-      v[q] = vec4f(x_at(t, k), x_at(t, k + 1u), x_at(t, k + 2u), x_at(t, k + 3u));
-    } else {
-      v[q] = xs[xs_index(c, q)];
-    }
-  }
-  return v;
+fn row_scale(_n: u32) -> f32 {
+  return 1.0;
 }
 
-//! include matmul_store
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  // Row groups are folded over x and y because one dispatch dimension stops at 65535 (vocabularies are larger).
-  let lane = lid % LANES;
-  let n0 = ((wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES) * ROWS; // this thread's rows: n0 .. n0 + ROWS
-  let t0 = wid.z * TT;
-  let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
-  if (t0 >= rows) { return; }
-  let slice = select(max(XS / CHUNK, 1u), STRIDE, LANES == 1u); // chunks per slice
-  for (var t = t0; t < min(t0 + TT, rows); t++) {
-    var acc = array<f32, MAX_ROWS>(); // zeroed for every token
-    for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
-      let chunks = min(slice, STRIDE - c0);
-      if (LANES > 1u) {
-        workgroupBarrier(); // the previous slice has been used
-        // Four loads in flight per thread per round: the slice arrives in a few memory latencies, not one per value.
-        for (var e0 = lid; e0 < chunks * CHUNK; e0 += 4u * WG) {
-          var v: array<f32, 4>;
-          for (var i = 0u; i < 4u; i++) { v[i] = x_at(t, c0 * CHUNK + e0 + i * WG); }
-          for (var i = 0u; i < 4u; i++) {
-            let e = e0 + i * WG;
-            if (e < chunks * CHUNK) { xs[xs_index(e / CHUNK, (e % CHUNK) / 4u)][e % 4u] = v[i]; }
-          }
-        }
-        workgroupBarrier();
-      }
-      if (n0 < N) {
-        for (var c1 = lane; c1 < chunks; c1 += LANES * UNROLL) {
-          // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
-          var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
-          for (var u = 0u; u < UNROLL; u++) {
-            let c = min(c1 + u * LANES, chunks - 1u); // past the slice: loaded, never used
-            for (var r = 0u; r < ROWS; r++) {
-              let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
-              wc[u * MAX_ROWS + r] = w[n * STRIDE + c0 + c];
-            }
-          }
-          for (var u = 0u; u < UNROLL; u++) {
-            let c = c1 + u * LANES;
-            if (c < chunks) {
-              let xc = x_chunk(t, c);
-              for (var r = 0u; r < ROWS; r++) { acc[r] += dot_chunk(wc[u * MAX_ROWS + r], xc); }
-            }
-          }
-        }
-      }
-    }
-
-    if (LANES == 1u) {
-      for (var r = 0u; r < ROWS; r++) {
-        // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
-        if (n0 + r < N) { store(t, n0 + r, acc[r], acc[r - r % 2u]); }
-      }
-    } else {
-      for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] = acc[r]; }
-      workgroupBarrier();
-      for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
-          for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] += partial[r * WG + lid + s]; }
-        }
-        workgroupBarrier();
-      }
-      for (var r = lane; r < ROWS; r += LANES) {
-        let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, ROWS even)
-        if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane], gate); }
-      }
-      workgroupBarrier(); // the next token overwrites partial
-    }
-  }
-}
+//! include matmul_packed
