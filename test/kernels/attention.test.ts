@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { type AttentionBuffers, attentionPlan, flashSplits } from '../../engine/ops/attention.ts';
 import { attention, rope } from '../../engine/reference/ops.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
+import { ropeKv } from '../helpers/rope-kv.ts';
 
 const TOL = 1e-4;
 const BLOCK = 4;
@@ -28,21 +29,20 @@ for (const layout of ['interleaved', 'half'] as const) {
     const qb = buffer(d, q);
     const kc = buffer(d, 8 * BLOCK * kvd);
     const vc = buffer(d, 8 * BLOCK * kvd);
-    await dispatch(
+    await ropeKv(
       ctx,
-      'rope_kv',
+      { heads: H, kvHeads: KVH, headDim: HD, layout, block: BLOCK, maxBlocks: MAX_BLOCKS },
       {
-        WG: 64,
-        HEAD_DIM: HD,
-        N_HEADS: H,
-        N_KV_HEADS: KVH,
-        THETA: 10000,
-        HALF: layout === 'half' ? 1 : 0,
-        BLOCK,
-        MAX_BLOCKS,
+        q: qb,
+        k: buffer(d, k),
+        v: buffer(d, v),
+        kCache: kc,
+        vCache: vc,
+        positions: buffer(d, positions),
+        slots: buffer(d, slots),
+        blockTable: buffer(d, table),
       },
-      [qb, buffer(d, k), buffer(d, v), kc, vc, buffer(d, positions), buffer(d, slots), buffer(d, table), counts(d, T)],
-      [Math.ceil(((H + KVH) * HD) / 2 / 64), T],
+      T,
     );
     const pos = [...positions];
     assert.ok(relError(await readF32(ctx, qb, q.length), rope(q, H, HD, pos, 10000, layout)) <= TOL);

@@ -13,6 +13,7 @@ import {
 } from '../../engine/ops/weight-formats.ts';
 import { matmul, rope, swiglu } from '../../engine/reference/ops.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
+import { ropeKv } from '../helpers/rope-kv.ts';
 
 const FORMATS: [string, WeightFormatOptions][] = [
   ['f32', {}],
@@ -121,22 +122,20 @@ for (const layout of ['interleaved', 'half'] as const) {
     const q = buffer(d, T * qd);
     const kc = buffer(d, 8 * BLOCK * kvd);
     const vc = buffer(d, 8 * BLOCK * kvd);
-    await dispatch(
+    await ropeKv(
       ctx,
-      'rope_kv',
+      { heads: H, kvHeads: KVH, headDim: HD, layout, block: BLOCK, maxBlocks: MAX_BLOCKS, qkv: true },
       {
-        WG: 64,
-        HEAD_DIM: HD,
-        N_HEADS: H,
-        N_KV_HEADS: KVH,
-        THETA: 10000,
-        HALF: layout === 'half' ? 1 : 0,
-        BLOCK,
-        MAX_BLOCKS,
-        QKV: 1,
+        q,
+        k: qkvBuf,
+        v: qkvBuf,
+        kCache: kc,
+        vCache: vc,
+        positions: buffer(d, positions),
+        slots: buffer(d, slots),
+        blockTable: buffer(d, table),
       },
-      [q, qkvBuf, qkvBuf, kc, vc, buffer(d, positions), buffer(d, slots), buffer(d, table), counts(d, T)],
-      [Math.ceil(((H + KVH) * HD) / 2 / 64), T],
+      T,
     );
     const pos = [...positions];
     assert.ok(relError(await readF32(ctx, q, T * qd), rope(part(0, qd), H, HD, pos, 10000, layout)) <= 1e-4, 'q');

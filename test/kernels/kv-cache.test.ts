@@ -10,6 +10,7 @@ import { kvDecodeHead, kvEncodeHead, kvFormatCode, kvHeadWords, kvRoundTrip } fr
 import { attention, rope } from '../../engine/reference/ops.ts';
 import { readBuffer } from '../../engine/runtime/gpu-buffers.ts';
 import { buffer, counts, dispatch, gpu, randoms, relError } from '../helpers/gpu.ts';
+import { ropeKv } from '../helpers/rope-kv.ts';
 
 const BLOCK = 4;
 const MAX_BLOCKS = 4;
@@ -35,32 +36,29 @@ for (const [format, layout] of [
     const cacheWords = 4 * BLOCK * KVH * words;
     const kc = buffer(d, new Uint32Array(cacheWords));
     const vc = buffer(d, new Uint32Array(cacheWords));
-    await dispatch(
+    await ropeKv(
       ctx,
-      'rope_kv',
       {
-        WG: 16,
-        HEAD_DIM: HD,
-        N_HEADS: H,
-        N_KV_HEADS: KVH,
-        THETA: 10000,
-        HALF: layout === 'half' ? 1 : 0,
-        BLOCK,
-        MAX_BLOCKS,
-        KV_FORMAT: kvFormatCode(format),
+        heads: H,
+        kvHeads: KVH,
+        headDim: HD,
+        layout,
+        block: BLOCK,
+        maxBlocks: MAX_BLOCKS,
+        workgroupSize: 16,
+        kvFormat: kvFormatCode(format),
       },
-      [
-        buffer(d, q),
-        buffer(d, k),
-        buffer(d, v),
-        kc,
-        vc,
-        buffer(d, positions),
-        buffer(d, slots),
-        buffer(d, table),
-        counts(d, T),
-      ],
-      [Math.ceil(((H * HD) / 2 + KVH) / 16), T],
+      {
+        q: buffer(d, q),
+        k: buffer(d, k),
+        v: buffer(d, v),
+        kCache: kc,
+        vCache: vc,
+        positions: buffer(d, positions),
+        slots: buffer(d, slots),
+        blockTable: buffer(d, table),
+      },
+      T,
     );
     const kGot = new Uint32Array(await readBuffer(d, kc, cacheWords * 4));
     const vGot = new Uint32Array(await readBuffer(d, vc, cacheWords * 4));

@@ -1,0 +1,51 @@
+// Runs kernels/rope_kv.wgsl as the model runner launches it, for the kernel tests that need RoPE and a paged KV write.
+import type { GpuContext } from '../../engine/device/device.ts';
+import type { RopeLayout } from '../../engine/model/config.ts';
+import { counts, dispatch } from './gpu.ts';
+
+export interface RopeKvShape {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  layout: RopeLayout;
+  block: number;
+  maxBlocks: number;
+  workgroupSize?: number; // default 64
+  qkv?: boolean; // q, k and v read from one fused [T, q | k | v] buffer (bound as k and v)
+  kvFormat?: number; // kernels/kv_cache.wgsl KV_FORMAT (default f32)
+}
+
+export interface RopeKvBuffers {
+  q: GPUBuffer; // rotated q out (and in, unless qkv)
+  k: GPUBuffer;
+  v: GPUBuffer;
+  kCache: GPUBuffer;
+  vCache: GPUBuffer;
+  positions: GPUBuffer;
+  slots: GPUBuffer;
+  blockTable: GPUBuffer;
+}
+
+export async function ropeKv(ctx: GpuContext, s: RopeKvShape, b: RopeKvBuffers, tokens: number): Promise<void> {
+  const WG = s.workgroupSize ?? 64;
+  const constants: Record<string, number> = {
+    WG,
+    HEAD_DIM: s.headDim,
+    N_HEADS: s.heads,
+    N_KV_HEADS: s.kvHeads,
+    THETA: 10000,
+    HALF: s.layout === 'half' ? 1 : 0,
+    BLOCK: s.block,
+    MAX_BLOCKS: s.maxBlocks,
+    ...(s.qkv ? { QKV: 1 } : {}),
+    ...(s.kvFormat !== undefined ? { KV_FORMAT: s.kvFormat } : {}),
+  };
+  const invocations = (s.heads * s.headDim) / 2 + s.kvHeads; // query pairs, then one per KV head
+  await dispatch(
+    ctx,
+    'rope_kv',
+    constants,
+    [b.q, b.k, b.v, b.kCache, b.vCache, b.positions, b.slots, b.blockTable, counts(ctx.device, tokens)],
+    [Math.ceil(invocations / WG), tokens],
+  );
+}
