@@ -8,28 +8,11 @@ import { loadModel } from '../../../engine/model/load.ts';
 import type { LoadedModel } from '../../../engine/model/weights.ts';
 import { getWeightFormat, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
 import { CpuReference } from '../../../engine/reference/cpu-forward.ts';
-import { evaluateNll } from '../../../engine/runtime/eval.ts';
-import { ModelRunner } from '../../../engine/runtime/model-runner.ts';
-import { gpu } from '../../helpers/gpu.ts';
+import { gpuNll } from '../../helpers/nll.ts';
 
 const SHARED = '../shared/models/stories260K';
 const noShared = !existsSync(SHARED) && `${SHARED} not found`;
 const TEXT = readFileSync('test/fixtures/story.txt', 'utf8');
-
-async function gpuNll(model: LoadedModel, ids: number[], format: WeightFormat = getWeightFormat('f32')) {
-  const runner = await ModelRunner.create(await gpu(), model, {
-    maxTokens: 128,
-    maxOut: 128,
-    maxSeqs: 1,
-    kvBlockSize: 16,
-    numBlocks: Math.ceil(model.config.maxSeqLen / 16),
-    workgroupSize: 128,
-    weightFormat: format,
-  });
-  const r = await evaluateNll(runner, ids, model.config.maxSeqLen - 1);
-  runner.destroy();
-  return r;
-}
 
 function cpuNll(model: LoadedModel, ids: number[]): number {
   const logits = new CpuReference(model).forward(ids.slice(0, -1), 0);
@@ -63,7 +46,7 @@ test('weight formats stay within their NLL bounds against f32 (stories260K)', { 
     [getWeightFormat('int4', { groupSize: 32 }), 0.15],
   ];
   for (const [format, bound] of bounds) {
-    const nll = (await gpuNll(model, ids, format)).nll;
+    const nll = (await gpuNll(model, ids, { weightFormat: format })).nll;
     const rel = Math.abs(nll - base) / base;
     process.stdout.write(
       `# ${format.name}: NLL ${nll.toFixed(4)} vs f32 ${base.toFixed(4)} (${(rel * 100).toFixed(2)}%)\n`,

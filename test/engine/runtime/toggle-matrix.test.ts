@@ -13,11 +13,10 @@ import type { AttentionKind } from '../../../engine/ops/attention.ts';
 import type { KvCacheFormat } from '../../../engine/ops/kv-cache.ts';
 import { CpuReference } from '../../../engine/reference/cpu-forward.ts';
 import { type EngineOptions, WebGpuEngine, weightFormatOf } from '../../../engine/runtime/engine.ts';
-import { evaluateNll } from '../../../engine/runtime/eval.ts';
-import { ModelRunner } from '../../../engine/runtime/model-runner.ts';
 import type { GenerationResult } from '../../../engine/runtime/types.ts';
 import { GREEDY } from '../../../engine/sampling/types.ts';
 import { gpu } from '../../helpers/gpu.ts';
+import { gpuNll } from '../../helpers/nll.ts';
 
 const SHARED = '../shared/models/stories260K';
 const noShared = !existsSync(SHARED) && `${SHARED} not found`;
@@ -90,20 +89,8 @@ async function nll(
   attention: AttentionKind,
   kvCache: KvCacheFormat,
 ) {
-  const runner = await ModelRunner.create(await gpu(), model, {
-    maxTokens: 128,
-    maxOut: 128,
-    maxSeqs: 1,
-    kvBlockSize: 16,
-    numBlocks: Math.ceil(model.config.maxSeqLen / 16),
-    workgroupSize: 128,
-    weightFormat: weightFormatOf({ precision: 'f32', quant: 'none', groupSize: 64, symmetric: true, ...o }),
-    attention,
-    kvCache,
-  });
-  const r = await evaluateNll(runner, ids, model.config.maxSeqLen - 1);
-  runner.destroy();
-  return r.nll;
+  const weightFormat = weightFormatOf({ precision: 'f32', quant: 'none', groupSize: 64, symmetric: true, ...o });
+  return (await gpuNll(model, ids, { weightFormat, attention, kvCache })).nll;
 }
 
 test('every weight format x KV-cache format x attention kernel stays within its NLL bound (stories260K)', {
