@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createDevice } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
-import { DEFAULT_ENGINE_OPTIONS, weightFormatOf } from '../runtime/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine.ts';
 import { evaluateNll } from '../runtime/eval.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { intArg } from './options.ts';
@@ -46,11 +46,7 @@ export function registerEval(program: Command): void {
       maxSeqs: 1,
       kvBlockSize: opts.kvBlockSize,
       numBlocks: Math.ceil(model.config.maxSeqLen / opts.kvBlockSize),
-      workgroupSize: opts.workgroupSize,
-      weightFormat: weightFormatOf(opts),
-      attention: opts.attention,
-      kvCache: opts.kvCache,
-      fusion: opts.fusion,
+      ...kernelToggles(opts),
     });
     const r = await evaluateNll(runner, ids, window);
     const out = { ...r, model: model.info.name, adapter: ctx.adapterName, toggles: togglesInEffect(f) };

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { createDevice } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
-import { DEFAULT_ENGINE_OPTIONS, weightFormatOf } from '../runtime/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { type DecodeProfile, profileDecode } from '../runtime/step-profile.ts';
 import { intArg } from './options.ts';
@@ -67,11 +67,7 @@ export function registerProfile(program: Command): void {
       maxSeqs: maxB,
       kvBlockSize: opts.kvBlockSize,
       numBlocks: maxB * perSeq,
-      workgroupSize: opts.workgroupSize,
-      weightFormat: weightFormatOf(opts),
-      attention: opts.attention,
-      kvCache: opts.kvCache,
-      fusion: opts.fusion,
+      ...kernelToggles(opts),
     });
     for (let s = 0; s < maxB; s++) {
       runner.setBlockTable(

@@ -16,7 +16,7 @@ import type { SpecMethod } from '../spec/types.ts';
 import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
-import { ModelRunner } from './model-runner.ts';
+import { ModelRunner, type RunnerOptions } from './model-runner.ts';
 import { type BatchMode, type Chunk, Scheduler } from './scheduler.ts';
 import { Sequence } from './sequence.ts';
 import type { Engine, EngineMetrics, GenerationEvent, GenerationRequest, GenerationResult } from './types.ts';
@@ -71,6 +71,22 @@ interface SeqState {
   decoder: TokenStreamDecoder;
   stop: StopMatcher;
   stopIds: Set<number>;
+}
+
+/** The runner's kernel toggles from the engine's (every runner of an engine, its draft's, bench eval and profile). */
+export function kernelToggles(
+  o: Pick<
+    EngineOptions,
+    'workgroupSize' | 'precision' | 'quant' | 'groupSize' | 'symmetric' | 'attention' | 'kvCache' | 'fusion'
+  >,
+): Pick<RunnerOptions, 'workgroupSize' | 'weightFormat' | 'attention' | 'kvCache' | 'fusion'> {
+  return {
+    workgroupSize: o.workgroupSize,
+    weightFormat: weightFormatOf(o),
+    attention: o.attention,
+    kvCache: o.kvCache,
+    fusion: o.fusion,
+  };
 }
 
 /** The linear layers' format from the precision and quant toggles (quant wins: it quantizes from the weights). */
@@ -137,11 +153,7 @@ export class WebGpuEngine implements Engine {
       maxSeqs: maxBatch,
       kvBlockSize: o.kvBlockSize,
       numBlocks,
-      workgroupSize: o.workgroupSize,
-      weightFormat: weightFormatOf(o),
-      attention: o.attention,
-      fusion: o.fusion,
-      kvCache: o.kvCache,
+      ...kernelToggles(o),
     });
     const blocks = new BlockManager(numBlocks, o.kvBlockSize);
     const scheduler = new Scheduler(o.batch, blocks, {

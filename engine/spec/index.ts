@@ -3,7 +3,7 @@ import type { GpuContext } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { BlockManager } from '../runtime/block-manager.ts';
-import { type EngineOptions, weightFormatOf } from '../runtime/engine.ts';
+import { type EngineOptions, kernelToggles } from '../runtime/engine.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { ModelDrafter } from './drafter.ts';
 import { NgramProposer } from './ngram.ts';
@@ -37,11 +37,7 @@ const FACTORIES: Record<SpecMethod, Factory> = {
       maxSeqs: o.maxBatch,
       kvBlockSize: o.kvBlockSize,
       numBlocks: o.maxBatch * perSeq,
-      workgroupSize: o.workgroupSize,
-      weightFormat: weightFormatOf(o),
-      attention: o.attention,
-      kvCache: o.kvCache,
-      fusion: o.fusion,
+      ...kernelToggles(o),
     });
     return new ModelDrafter({
       runner,
