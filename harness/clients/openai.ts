@@ -3,9 +3,7 @@
 // `token_ids` on the choice, from logprobs tokens; failing those each text chunk counts as one token and the
 // final usage.completion_tokens is apportioned over the chunks by text length (marked inexact).
 import type { RequestSpec } from '../workload/prompts.ts';
-import { Connections } from './connections.ts';
-import { MalformedStream, type SseDialect, streamSse } from './sse.ts';
-import { RequestTracker } from './tracker.ts';
+import { MalformedStream, type SseDialect, sseClient } from './sse.ts';
 import type { ClientOptions, StreamClient, StreamOutcome } from './types.ts';
 
 interface Choice {
@@ -123,23 +121,5 @@ export function apportion(out: StreamOutcome, textLens: number[], total: number)
 }
 
 export function openaiClient(opts: ClientOptions): StreamClient {
-  const tracker = new RequestTracker();
-  const conns = new Connections(new URL(opts.baseUrl).origin, opts.connections);
-  const headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers };
-  const path = `${new URL(opts.baseUrl).pathname.replace(/\/$/, '')}/v1/completions`;
-  return {
-    send: (req, signal) =>
-      streamSse(
-        conns,
-        { path, headers, body: JSON.stringify(openaiBody(req, opts.model)) },
-        dialect(),
-        tracker,
-        opts.timeoutMs,
-        signal,
-      ),
-    close: async () => {
-      tracker.close();
-      await conns.close();
-    },
-  };
+  return sseClient(opts, '/v1/completions', (req) => openaiBody(req, opts.model), dialect);
 }

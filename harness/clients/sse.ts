@@ -1,10 +1,11 @@
 // A streaming request with SSE parsing (eventsource-parser), timestamping each network read. Events parsed from
 // the same read share its arrival time: that is when the client could first have seen them.
 import { createParser } from 'eventsource-parser';
-import type { Connections } from './connections.ts';
+import type { RequestSpec } from '../workload/prompts.ts';
+import { Connections } from './connections.ts';
 import { dispatchRequest, type HttpCall } from './dispatch.ts';
-import type { RequestTracker } from './tracker.ts';
-import type { StreamOutcome } from './types.ts';
+import { RequestTracker } from './tracker.ts';
+import type { ClientOptions, StreamClient, StreamOutcome } from './types.ts';
 
 export { type HttpCall, MalformedStream } from './dispatch.ts';
 
@@ -52,4 +53,28 @@ export async function streamSse(
   else if (!done) out.error = { kind: 'truncated', message: 'stream ended before its final event ([DONE])' };
   else dialect.finish?.(out);
   return out;
+}
+
+/**
+ * A streaming client of one SSE endpoint (`route` under the base URL): its connection pool and request tracker,
+ * each request's JSON body, and the dialect that reads its events.
+ */
+export function sseClient(
+  opts: ClientOptions,
+  route: string,
+  body: (req: RequestSpec) => unknown,
+  dialect: () => SseDialect,
+): StreamClient {
+  const tracker = new RequestTracker();
+  const conns = new Connections(new URL(opts.baseUrl).origin, opts.connections);
+  const headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers };
+  const path = `${new URL(opts.baseUrl).pathname.replace(/\/$/, '')}${route}`;
+  return {
+    send: (req, signal) =>
+      streamSse(conns, { path, headers, body: JSON.stringify(body(req)) }, dialect(), tracker, opts.timeoutMs, signal),
+    close: async () => {
+      tracker.close();
+      await conns.close();
+    },
+  };
 }

@@ -1,9 +1,7 @@
 // TGI `/generate_stream` dialect: one event per generated token; the last event carries `generated_text` and,
 // with `details: true`, the generated token count and finish reason.
 import type { RequestSpec } from '../workload/prompts.ts';
-import { Connections } from './connections.ts';
-import { MalformedStream, type SseDialect, streamSse } from './sse.ts';
-import { RequestTracker } from './tracker.ts';
+import { MalformedStream, type SseDialect, sseClient } from './sse.ts';
 import type { ClientOptions, StreamClient } from './types.ts';
 
 interface TgiEvent {
@@ -56,23 +54,5 @@ function dialect(): SseDialect {
 }
 
 export function tgiClient(opts: ClientOptions): StreamClient {
-  const tracker = new RequestTracker();
-  const conns = new Connections(new URL(opts.baseUrl).origin, opts.connections);
-  const headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers };
-  const path = `${new URL(opts.baseUrl).pathname.replace(/\/$/, '')}/generate_stream`;
-  return {
-    send: (req, signal) =>
-      streamSse(
-        conns,
-        { path, headers, body: JSON.stringify(tgiBody(req)) },
-        dialect(),
-        tracker,
-        opts.timeoutMs,
-        signal,
-      ),
-    close: async () => {
-      tracker.close();
-      await conns.close();
-    },
-  };
+  return sseClient(opts, '/generate_stream', tgiBody, dialect);
 }
