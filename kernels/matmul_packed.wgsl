@@ -1,4 +1,4 @@
-// The linear-layer kernel shared by the packed weight formats (kernels/matmul_{f16,bf16,int8,int4}.wgsl include it):
+// The linear-layer kernel shared by the packed weight formats (kernels/matmul_{half,int8,int4}.wgsl include it):
 // y[t, n] (+)= sum_k x[t, k] * w[n, k] with w in vec4<u32> chunks of CHUNK values. The including file declares the
 // format: CHUNK and XV (vec4<f32> of x per chunk), any bindings past 3, and
 //   dot_chunk(c, xc)    sum of x * the chunk's decoded values (before any scale),

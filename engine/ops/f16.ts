@@ -51,7 +51,7 @@ const HALVES: Record<'f16' | 'bf16', Half> = {
 function halfFormat(h: Half): WeightFormat {
   return {
     name: h.name,
-    kernel: `matmul_${h.name}`,
+    kernel: 'matmul_half', // one kernel for both: BF16 picks the decoding
     bindings: ['x', 'weights', 'y', 'counts'],
     pack(values, rows, cols): PackedWeight {
       checkShape(values, rows, cols);
@@ -84,7 +84,7 @@ function halfFormat(h: Half): WeightFormat {
       return out;
     },
     bytesPerMatvec: (rows, cols) => rows * packedRowWords(cols, 16) * 4,
-    constants: (_rows, cols) => ({ STRIDE: rowChunks(packedRowWords(cols, 16)) }),
+    constants: (_rows, cols) => ({ STRIDE: rowChunks(packedRowWords(cols, 16)), BF16: h.name === 'bf16' ? 1 : 0 }),
   };
 }
 
