@@ -23,6 +23,7 @@ override XS: u32 = 4096; // floats of x staged per slice (at least CHUNK)
 override UNROLL: u32 = 2; // chunks per thread whose loads are issued together (1..MAX_UNROLL): hides DRAM latency
 override ACCUMULATE: bool = false;
 override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instead of counts.n_tokens
+override STAGE_X: bool = true; // GPU path: x staged in workgroup memory (false: read from global memory, no barriers)
 const TT: u32 = 8u;
 const MAX_ROWS: u32 = 4u;
 const MAX_UNROLL: u32 = 4u;
@@ -51,7 +52,7 @@ fn x_at(t: u32, k: u32) -> f32 {
 fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
   var v: array<vec4f, XV>;
   for (var q = 0u; q < XV; q++) {
-    if (LANES == 1u) {
+    if (LANES == 1u || !STAGE_X) {
       let k = c * CHUNK + 4u * q;
       v[q] = vec4f(x_at(t, k), x_at(t, k + 1u), x_at(t, k + 2u), x_at(t, k + 3u));
     } else {
@@ -72,12 +73,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t0 = wid.z * TT;
   let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
   if (t0 >= rows) { return; }
-  let slice = select(max(XS / CHUNK, 1u), STRIDE, LANES == 1u); // chunks per slice
+  let staged = LANES > 1u && STAGE_X;
+  let slice = select(STRIDE, max(XS / CHUNK, 1u), staged); // chunks per slice
   for (var t = t0; t < min(t0 + TT, rows); t++) {
     var acc = array<f32, MAX_ROWS>(); // zeroed for every token
     for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
       let chunks = min(slice, STRIDE - c0);
-      if (LANES > 1u) {
+      if (staged) {
         workgroupBarrier(); // the previous slice has been used
         // Four loads in flight per thread per round: the slice arrives in a few memory latencies, not one per value.
         for (var e0 = lid; e0 < chunks * CHUNK; e0 += 4u * WG) {

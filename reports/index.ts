@@ -8,7 +8,6 @@ import { buildCharts } from './charts.ts';
 import { renderCsv } from './csv.ts';
 import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
-import { writePngs } from './png.ts';
 
 type Renderer = (results: ResultsFile, dir: string) => Promise<string[]>;
 
@@ -25,7 +24,8 @@ export const REPORTERS: Record<string, Renderer> = {
   md: text('report.md', renderMarkdown),
   csv: text('results.csv', renderCsv),
   html: text('report.html', (r) => renderHtml([{ label: '', results: r }])),
-  png: (results, dir) => writePngs(buildCharts([{ label: '', results }]), dir),
+  // Loaded on demand: the canvas binary is not needed by the engine verbs (and GPU hosts may not carry it).
+  png: async (results, dir) => (await import('./png.ts')).writePngs(buildCharts([{ label: '', results }]), dir),
 };
 
 export const REPORT_FORMAT_NAMES = Object.keys(REPORTERS);

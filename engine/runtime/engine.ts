@@ -16,7 +16,7 @@ import type { SpecMethod } from '../spec/types.ts';
 import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
-import { ModelRunner, type RunnerOptions } from './model-runner.ts';
+import { ModelRunner, type RunnerOptions, type StepOutput } from './model-runner.ts';
 import { type BatchMode, type Chunk, Scheduler } from './scheduler.ts';
 import { Sequence } from './sequence.ts';
 import type { Engine, EngineMetrics, GenerationEvent, GenerationRequest, GenerationResult } from './types.ts';
@@ -260,11 +260,12 @@ export class WebGpuEngine implements Engine {
         }
         const t0 = performance.now();
         if (this.spec) await this.spec.attach(chunks);
-        const logits = await this.runner.step(this.buildStep(chunks));
+        const { input, logitRows } = this.buildStep(chunks);
+        const out = await this.runner.run(input, { logitRows });
         this.counters.stepsTotal++;
         this.counters.stepMsTotal += performance.now() - t0;
         this.counters.lastBatch = chunks.length;
-        this.postprocess(chunks, logits);
+        this.postprocess(chunks, out);
         // Let the server accept new requests between steps so they can join the running batch.
         await new Promise((r) => setImmediate(r));
       }
@@ -279,6 +280,7 @@ export class WebGpuEngine implements Engine {
     const positions: number[] = [];
     const slots: number[] = [];
     const outRows: number[] = [];
+    const logitRows: number[] = []; // indices into outRows: sampled rows need logits, greedy ones only the argmax
     for (const c of chunks) {
       const seq = c.seq;
       if (seq.uploadedBlocks !== seq.blocks.length) {
@@ -290,7 +292,10 @@ export class WebGpuEngine implements Engine {
         positions.push(c.start + i);
         slots.push(seq.slot);
         // A speculative decode needs the target's distribution after the last token and after every draft.
-        if (c.draft || (c.sample && i === c.count - 1)) outRows.push(tokens.length - 1);
+        if (c.draft || (c.sample && i === c.count - 1)) {
+          if (seq.sampling.temperature > 0) logitRows.push(outRows.length);
+          outRows.push(tokens.length - 1);
+        }
       }
     }
     for (const position of this.scheduler.padding) {
@@ -298,11 +303,10 @@ export class WebGpuEngine implements Engine {
       positions.push(position);
       slots.push(this.runner.padSlot);
     }
-    return { tokens, positions, slots, outRows };
+    return { input: { tokens, positions, slots, outRows }, logitRows };
   }
 
-  private postprocess(chunks: Chunk[], logits: Float32Array): void {
-    const V = this.config.vocabSize;
+  private postprocess(chunks: Chunk[], out: StepOutput): void {
     let row = 0;
     const now = performance.now();
     for (const c of chunks) {
@@ -318,10 +322,11 @@ export class WebGpuEngine implements Engine {
       if (seq.t.firstToken === 0) seq.t.firstToken = now;
       if (!c.draft) {
         seq.computed += c.count;
-        this.emitTokens(seq, st, [st.sampler.sample(logits.subarray(r * V, (r + 1) * V))]);
+        const greedy = seq.sampling.temperature === 0;
+        this.emitTokens(seq, st, [greedy ? out.argmax(r) : st.sampler.sample(out.logits(r))]);
         continue;
       }
-      const rows = Array.from({ length: c.count }, (_, i) => logits.subarray((r + i) * V, (r + i + 1) * V));
+      const rows = { argmax: (i: number) => out.argmax(r + i), logits: (i: number) => out.logits(r + i) };
       const v = verify(c.draft, rows, seq.sampling, () => st.sampler.rng.random());
       // KV is valid for the last token and the accepted drafts; the target's new token is not in the cache yet.
       seq.computed = c.start + 1 + v.accepted;

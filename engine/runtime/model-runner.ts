@@ -39,6 +39,19 @@ export interface StepInput {
   outRows: ArrayLike<number>; // indices into tokens whose logits are returned, in order
 }
 
+/** What a step returns: every out row's argmax (computed on the GPU), and the logits of the rows read back. */
+export interface StepOutput {
+  /** argmax of out row i's logits, the lowest index among equal maxima. */
+  argmax(i: number): number;
+  /** Out row i's logits [vocab]; only rows named in RunOptions.logitRows were read back. */
+  logits(i: number): Float32Array;
+}
+
+export interface RunOptions {
+  exitLayer?: number; // stop after this many layers (layer-skip drafting); default all
+  logitRows?: readonly number[]; // indices into outRows whose logits are read back; default all (greedy rows need none)
+}
+
 /** A dispatch of a prepared step: its profile name and how to encode it. */
 export interface PreparedDispatch {
   name: string;
@@ -54,6 +67,9 @@ interface Dispatch {
 }
 
 const MAX_DIM = 65535;
+const noRows = (i: number): never => {
+  throw new Error(`step had no out rows (asked for row ${i})`);
+};
 const CPU_NORM_WG = 8;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
@@ -75,6 +91,10 @@ export class ModelRunner {
   private readonly io: Record<'tokens' | 'positions' | 'slots' | 'outRows' | 'counts' | 'blockTable', GPUBuffer>;
   private readonly logits: GPUBuffer;
   private readonly staging: GPUBuffer;
+  private readonly ids: GPUBuffer; // [R] argmax of each out row
+  private readonly idsStaging: GPUBuffer;
+  // The command buffer of the step most likely to come next, encoded while the GPU ran the previous one.
+  private prepared: { key: string; commands: GPUCommandBuffer } | undefined;
   // The forward pass as dispatches: embedding + layers (body), then final norm + classifier (head). layerEnds[l] is
   // the body length after layer l, so an early exit (layer-skip self-speculation) runs a prefix of the body.
   private readonly body: Dispatch[] = [];
@@ -104,6 +124,8 @@ export class ModelRunner {
     };
     this.logits = storageBuffer(d, 'logits', options.maxOut * config.vocabSize * 4); // [R, vocab]
     this.staging = d.createBuffer({ label: 'logits-staging', size: this.logits.size, usage: 0x01 | 0x08 });
+    this.ids = u32('ids', options.maxOut);
+    this.idsStaging = d.createBuffer({ label: 'ids-staging', size: this.ids.size, usage: 0x01 | 0x08 });
     this.padSlot = options.maxSeqs;
     this.setBlockTable(this.padSlot, new Array(this.maxBlocksPerSeq).fill(options.numBlocks));
   }
@@ -275,6 +297,12 @@ export class ModelRunner {
     add('rmsnorm', { ...normShape, GATHER: 1 }, [x, finalNorm, xo, counts, outRows], (_t, r) => [r, 1, 1]);
     // The classifier only for the rows whose logits are wanted (USE_OUT_COUNT: R rows, not T).
     linear(xo, CLASSIFIER, this.logits, { useOutCount: true });
+    add(
+      'argmax',
+      { WG: this.software ? CPU_NORM_WG : 256, V: c.vocabSize },
+      [this.logits, this.ids, counts],
+      (_t, r) => [r, 1, 1],
+    );
     this.dispatchesPerStep = this.body.length + this.head.length;
   }
 
@@ -295,23 +323,74 @@ export class ModelRunner {
    * KV of those L layers, which the full pass that verifies the draft overwrites.
    */
   async step(input: StepInput, exitLayer = this.config.nLayers): Promise<Float32Array> {
+    const r = input.outRows.length;
+    const out = await this.run(input, { exitLayer });
+    const V = this.config.vocabSize;
+    const all = new Float32Array(r * V);
+    for (let i = 0; i < r; i++) all.set(out.logits(i), i * V);
+    return all;
+  }
+
+  /**
+   * Runs one step: every out row's argmax, and the logits of `logitRows` only (sampled rows; greedy ones need
+   * none). The step is one command buffer; while the GPU runs it, the command buffer of the same rows one position
+   * on (the next decode step) is encoded, so a decode loop's CPU encoding overlaps the GPU's work.
+   */
+  async run(input: StepInput, options: RunOptions = {}): Promise<StepOutput> {
     const { t, r, len } = this.writeInputs(input);
+    const exit = Math.min(options.exitLayer ?? this.config.nLayers, this.config.nLayers);
+    const rows = options.logitRows ?? Array.from({ length: r }, (_, i) => i);
+    const key = (l: number) => `${t}:${r}:${l}:${exit}:${rows.join(',')}`;
+    const commands = this.prepared?.key === key(len) ? this.prepared.commands : this.encodeStep(t, r, len, exit, rows);
+    this.prepared = undefined;
+    const q = this.device.queue;
+    q.submit([commands]);
+    if (len < this.config.maxSeqLen)
+      this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows) };
+    if (r === 0) {
+      await q.onSubmittedWorkDone();
+      return { argmax: noRows, logits: noRows };
+    }
+    const V = this.config.vocabSize;
+    const logitBytes = rows.length * V * 4;
+    await Promise.all([
+      this.idsStaging.mapAsync(0x0001, 0, r * 4),
+      logitBytes > 0 ? this.staging.mapAsync(0x0001, 0, logitBytes) : undefined,
+    ]);
+    const ids = new Uint32Array(this.idsStaging.getMappedRange(0, r * 4).slice(0));
+    this.idsStaging.unmap();
+    let logits = new Float32Array(0);
+    if (logitBytes > 0) {
+      logits = new Float32Array(this.staging.getMappedRange(0, logitBytes).slice(0));
+      this.staging.unmap();
+    }
+    const at = new Map(rows.map((row, k) => [row, k]));
+    return {
+      argmax: (i) => ids[i]!,
+      logits: (i) => {
+        const k = at.get(i);
+        if (k === undefined) throw new Error(`logits of out row ${i} were not read back (RunOptions.logitRows)`);
+        return logits.subarray(k * V, (k + 1) * V);
+      },
+    };
+  }
+
+  /** The command buffer of a step: one compute pass, then the copies of token ids and the wanted logit rows. */
+  private encodeStep(t: number, r: number, len: number, exitLayer: number, rows: readonly number[]): GPUCommandBuffer {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (const dsp of this.dispatches(exitLayer)) this.encode(pass, dsp, t, r, len);
     pass.end();
-    const bytes = r * this.config.vocabSize * 4;
-    if (bytes > 0) enc.copyBufferToBuffer(this.logits, 0, this.staging, 0, bytes);
-    const q = this.device.queue;
-    q.submit([enc.finish()]);
-    if (bytes === 0) {
-      await q.onSubmittedWorkDone();
-      return new Float32Array(0);
+    if (r > 0) enc.copyBufferToBuffer(this.ids, 0, this.idsStaging, 0, r * 4);
+    const rowBytes = this.config.vocabSize * 4;
+    // Consecutive rows in one copy.
+    for (let k = 0; k < rows.length; ) {
+      let n = 1;
+      while (k + n < rows.length && rows[k + n] === rows[k]! + n) n++;
+      enc.copyBufferToBuffer(this.logits, rows[k]! * rowBytes, this.staging, k * rowBytes, n * rowBytes);
+      k += n;
     }
-    await this.staging.mapAsync(0x0001, 0, bytes);
-    const out = new Float32Array(this.staging.getMappedRange(0, bytes).slice(0));
-    this.staging.unmap();
-    return out;
+    return enc.finish();
   }
 
   /**
@@ -358,7 +437,6 @@ export class ModelRunner {
   destroy(): void {
     this.weights.destroy();
     for (const b of Object.values(this.io)) b.destroy();
-    this.logits.destroy();
-    this.staging.destroy();
+    for (const b of [this.logits, this.staging, this.ids, this.idsStaging]) b.destroy();
   }
 }

@@ -96,11 +96,12 @@ export interface DecodeProfile {
   kernels: { name: string; dispatches: number; ms: number }[]; // per name, summed over layers, median of 5
 }
 
+const WARMUP_MS = 500;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * A decode step of `batch` sequences at position `context` (slots 0..batch-1, whose block tables the caller set):
- * 3 warm-up steps, then each figure the median of 5. KV contents are whatever the pool holds: timing does not
+ * warm-up steps for at least 0.5 s, then each figure the median of 5. KV contents are whatever the pool holds: timing does not
  * depend on them.
  */
 export async function profileDecode(runner: ModelRunner, batch: number, context: number): Promise<DecodeProfile> {
@@ -111,7 +112,9 @@ export async function profileDecode(runner: ModelRunner, batch: number, context:
     slots: Array.from({ length: batch }, (_, i) => i),
     outRows: Array.from({ length: batch }, (_, i) => i),
   };
-  for (let i = 0; i < 3; i++) await runner.step(input);
+  // GPUs lower their clocks when idle: step for a while first, or the first figures measure the clock ramp.
+  const warm = performance.now();
+  for (let i = 0; i < 3 || performance.now() - warm < WARMUP_MS; i++) await runner.step(input);
   const five = async <T>(f: () => Promise<T>): Promise<T[]> => {
     const out: T[] = [];
     for (let i = 0; i < 5; i++) out.push(await f());

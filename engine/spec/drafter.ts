@@ -6,7 +6,7 @@ import type { BlockManager } from '../runtime/block-manager.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import type { Sequence } from '../runtime/sequence.ts';
 import { Pcg32 } from '../sampling/rng.ts';
-import { argmax, probabilities, sampleFrom } from '../sampling/sampler.ts';
+import { probabilities, sampleFrom } from '../sampling/sampler.ts';
 import type { Proposal, Proposer } from './types.ts';
 
 interface DraftState {
@@ -46,25 +46,28 @@ export class ModelDrafter implements Proposer {
     let feed = live.map(({ seq }) => seq.tokens[seq.tokens.length - 1]!);
     for (let r = 0; r < depth; r++) {
       const pos = (k: number) => live[k]!.seq.tokens.length - 1 + r;
-      const logits = await this.o.runner.step(
+      const out = await this.o.runner.run(
         {
           tokens: feed,
           positions: live.map((_, k) => pos(k)),
           slots: live.map(({ seq }) => seq.slot),
           outRows: live.map((_, k) => k),
         },
-        this.o.exitLayer,
+        {
+          exitLayer: this.o.exitLayer,
+          // Greedy drafts need only the argmax; sampled ones their distribution.
+          logitRows: live.flatMap(({ seq }, k) => (seq.sampling.temperature > 0 ? [k] : [])),
+        },
       );
-      const V = this.o.runner.config.vocabSize;
       feed = live.map(({ seq, st, p }, k) => {
-        const row = logits.subarray(k * V, (k + 1) * V);
         st.computed = pos(k) + 1;
         const params = seq.sampling;
         if (params.temperature === 0) {
-          const t = argmax(row);
+          const t = out.argmax(k);
           p.tokens.push(t);
           return t;
         }
+        const row = out.logits(k);
         const q = probabilities(row, params);
         const t = sampleFrom(q, st.rng.random());
         p.tokens.push(t);

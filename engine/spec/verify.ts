@@ -12,10 +12,24 @@ export interface Verdict {
   tokens: number[]; // the kept drafts, then one token from the target
 }
 
-/** `rows[i]` are the target's logits after the last token and drafts 0..i-1 (rows.length = drafts + 1). */
+/**
+ * The target's rows: row i follows the last token and drafts 0..i-1 (drafts + 1 rows). Greedy verification reads only
+ * argmax (the engine's runner computes it on the GPU); sampled verification reads the logits.
+ */
+export interface TargetRows {
+  argmax(i: number): number;
+  logits(i: number): Float32Array;
+}
+
+/** TargetRows over logits held on the CPU. */
+export const rowsOf = (logits: readonly Float32Array[]): TargetRows => ({
+  argmax: (i) => argmax(logits[i]!),
+  logits: (i) => logits[i]!,
+});
+
 export function verify(
   proposal: Proposal,
-  rows: Float32Array[],
+  rows: TargetRows,
   params: SamplingParams,
   random: () => number,
   keepResidual = true,
@@ -25,12 +39,12 @@ export function verify(
   for (let i = 0; i < drafts.length; i++) {
     const x = drafts[i]!;
     if (params.temperature === 0) {
-      const t = argmax(rows[i]!);
+      const t = rows.argmax(i);
       if (t !== x) return { accepted: i, tokens: [...out, t] };
       out.push(x);
       continue;
     }
-    const p = probabilities(rows[i]!, params);
+    const p = probabilities(rows.logits(i), params);
     const q = proposal.probs?.[i];
     const qx = q ? q[x]! : 1; // a deterministic draft is a one-hot distribution
     if (random() * qx < p[x]!) {
@@ -41,8 +55,8 @@ export function verify(
     const residual = keepResidual ? residualOf(p, q, x) : p;
     return { accepted: i, tokens: [...out, sampleFrom(residual, random())] };
   }
-  const last = rows[drafts.length]!;
-  const bonus = params.temperature === 0 ? argmax(last) : sampleFrom(probabilities(last, params), random());
+  const k = drafts.length;
+  const bonus = params.temperature === 0 ? rows.argmax(k) : sampleFrom(probabilities(rows.logits(k), params), random());
   return { accepted: drafts.length, tokens: [...out, bonus] };
 }
 

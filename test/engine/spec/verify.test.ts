@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Pcg32 } from '../../../engine/sampling/rng.ts';
 import { probabilities } from '../../../engine/sampling/sampler.ts';
 import { lookup } from '../../../engine/spec/ngram.ts';
-import { verify } from '../../../engine/spec/verify.ts';
+import { rowsOf, verify } from '../../../engine/spec/verify.ts';
 import { chiSquare } from '../../helpers/chi-square.ts';
 import { randoms } from '../../helpers/gpu.ts';
 
@@ -14,11 +14,13 @@ const V = 12;
 const params = { temperature: 1, topK: 0, topP: 1 };
 
 test('greedy: drafts are kept while they equal the argmax, then the target token follows', () => {
-  const rows = [0, 1, 2].map((i) => {
-    const r = new Float32Array(V);
-    r[[5, 7, 9][i]!] = 1;
-    return r;
-  });
+  const rows = rowsOf(
+    [0, 1, 2].map((i) => {
+      const r = new Float32Array(V);
+      r[[5, 7, 9][i]!] = 1;
+      return r;
+    }),
+  );
   const g = { temperature: 0, topK: 0, topP: 1 };
   assert.deepEqual(verify({ tokens: [5, 7] }, rows, g, Math.random), { accepted: 2, tokens: [5, 7, 9] });
   assert.deepEqual(verify({ tokens: [5, 3] }, rows, g, Math.random), { accepted: 1, tokens: [5, 7] });
@@ -27,7 +29,8 @@ test('greedy: drafts are kept while they equal the argmax, then the target token
 
 function firstTokenCounts(draftProbs: Float64Array | undefined, draftToken: () => number, keepResidual: boolean) {
   const rng = new Pcg32(7n);
-  const rows = [randoms(V, 21, 2), randoms(V, 22, 2)];
+  const logits = [randoms(V, 21, 2), randoms(V, 22, 2)];
+  const rows = rowsOf(logits);
   const counts = new Array<number>(V).fill(0);
   for (let i = 0; i < 20000; i++) {
     const x = draftToken();
@@ -40,7 +43,7 @@ function firstTokenCounts(draftProbs: Float64Array | undefined, draftToken: () =
     );
     counts[v.tokens[0]!]!++;
   }
-  return { counts, p: probabilities(rows[0]!, params) };
+  return { counts, p: probabilities(logits[0]!, params) };
 }
 
 test('rejection sampling with a model draft emits the target distribution; without the residual it does not', () => {
