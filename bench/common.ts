@@ -17,3 +17,8 @@ export function formatToggles(format: string): Partial<EngineOptions> {
   }
   return { precision: format };
 }
+
+/** --workgroup-size N, when given, as an engine toggle (the engine's default otherwise). */
+export function workgroupToggle(): Partial<EngineOptions> {
+  return process.argv.includes('--workgroup-size') ? { workgroupSize: Number(arg('workgroup-size', '')) } : {};
+}

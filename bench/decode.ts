@@ -12,7 +12,7 @@ import { WebGpuEngine } from '../engine/runtime/engine.ts';
 import { decodeStats } from '../engine/runtime/stats.ts';
 import type { GenerationResult } from '../engine/runtime/types.ts';
 import { GREEDY } from '../engine/sampling/types.ts';
-import { arg, formatToggles } from './common.ts';
+import { arg, formatToggles, workgroupToggle } from './common.ts';
 
 const SHARED = '../shared/models/stories260K';
 const defaultModels = existsSync(SHARED) ? `preset:tiny,${SHARED}/stories260K.bin` : 'preset:tiny';
@@ -33,6 +33,7 @@ for (const spec of models) {
       batch: 'none',
       maxNumTokens: 256,
       ...formatToggles(format),
+      ...workgroupToggle(),
     });
     const loadS = (performance.now() - t0) / 1000;
     const once = async (n: number): Promise<GenerationResult> => {

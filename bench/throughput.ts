@@ -11,7 +11,7 @@ import { loadModel } from '../engine/model/load.ts';
 import { WebGpuEngine } from '../engine/runtime/engine.ts';
 import type { GenerationResult } from '../engine/runtime/types.ts';
 import { GREEDY } from '../engine/sampling/types.ts';
-import { arg, formatToggles } from './common.ts';
+import { arg, formatToggles, workgroupToggle } from './common.ts';
 
 const spec = arg('model', 'preset:tiny');
 const format = arg('format', 'f32');
@@ -28,6 +28,7 @@ const engine = await WebGpuEngine.create(ctx, model, {
   kvBudgetBytes:
     2 * maxC * (promptTokens + tokens + 32) * model.config.nLayers * model.config.nKvHeads * model.config.headDim * 4,
   ...formatToggles(format),
+  ...workgroupToggle(),
 });
 
 const vocab = model.config.vocabSize;
