@@ -12,8 +12,8 @@ fn decode(word: u32) -> vec2f {
   return unpack2x16float(word);
 }
 
-fn decode_chunk(c: vec4<u32>) -> array<vec4f, XV> {
-  return array<vec4f, XV>(vec4f(decode(c.x), decode(c.y)), vec4f(decode(c.z), decode(c.w)));
+fn dot_chunk(c: vec4<u32>, xc: array<vec4f, XV>) -> f32 {
+  return dot(vec4f(decode(c.x), decode(c.y)), xc[0]) + dot(vec4f(decode(c.z), decode(c.w)), xc[1]);
 }
 
 // No scales: the values are the weights.

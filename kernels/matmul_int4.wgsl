@@ -29,9 +29,10 @@ fn decode(word: u32, first: u32) -> vec4f {
 }
 
 // sum x * (code - centre) over a chunk: scale (and min) are applied by the caller.
-fn decode_chunk(c: vec4<u32>) -> array<vec4f, XV> {
-  return array<vec4f, XV>(decode(c.x, 0u), decode(c.x, 16u), decode(c.y, 0u), decode(c.y, 16u), decode(c.z, 0u),
-    decode(c.z, 16u), decode(c.w, 0u), decode(c.w, 16u));
+fn dot_chunk(c: vec4<u32>, xc: array<vec4f, XV>) -> f32 {
+  return dot(decode(c.x, 0u), xc[0]) + dot(decode(c.x, 16u), xc[1]) + dot(decode(c.y, 0u), xc[2]) +
+    dot(decode(c.y, 16u), xc[3]) + dot(decode(c.z, 0u), xc[4]) + dot(decode(c.z, 16u), xc[5]) +
+    dot(decode(c.w, 0u), xc[6]) + dot(decode(c.w, 16u), xc[7]);
 }
 
 // sum x over a chunk, for the min of asymmetric groups (symmetric ones have none).

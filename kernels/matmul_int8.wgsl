@@ -16,8 +16,8 @@ fn decode(word: u32) -> vec4f {
   return bitcast<vec4f>(biased | vec4u(0x4b000000u)) - vec4f(8388736.0);
 }
 
-fn decode_chunk(c: vec4<u32>) -> array<vec4f, XV> {
-  return array<vec4f, XV>(decode(c.x), decode(c.y), decode(c.z), decode(c.w));
+fn dot_chunk(c: vec4<u32>, xc: array<vec4f, XV>) -> f32 {
+  return dot(decode(c.x), xc[0]) + dot(decode(c.y), xc[1]) + dot(decode(c.z), xc[2]) + dot(decode(c.w), xc[3]);
 }
 
 // Chunks are summed unscaled; the row's scale applies once to the whole sum (row_scale).

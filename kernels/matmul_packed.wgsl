@@ -1,19 +1,18 @@
 // The linear-layer kernel shared by the packed weight formats (kernels/matmul_{half,int8,int4}.wgsl include it):
 // y[t, n] (+)= sum_k x[t, k] * w[n, k] with w in vec4<u32> chunks of CHUNK values. The including file declares the
 // format: CHUNK and XV (vec4<f32> of x per chunk), any bindings past 3, and
-//   decode_chunk(c)     the chunk's values (before any scale) as XV vec4<f32>,
-//   chunk_scale(n, c)   (scale, min) applied to chunk c of row n: acc += scale * dot(values, x) + min * sum(x),
+//   dot_chunk(c, xc)    sum of x * the chunk's decoded values (before any scale),
+//   chunk_scale(n, c)   (scale, min) applied to chunk c of row n: acc += scale * dot_chunk + min * chunk_x_sum,
 //   chunk_x_sum(xc)     sum of the chunk's x (for formats with a min; others return 0),
 //   row_scale(n)        a factor applied to row n's whole sum (int8's per-row scale; others 1).
-// A workgroup covers a tile of up to TT tokens (grid z), and every thread keeps ROWS x TT sums: a weight chunk is
-// loaded and decoded once and used for every token of the tile (batched decode and prefill are then bound by
-// arithmetic, not by re-reading weights per token).
 // GPU path (LANES > 1): the LANES threads of a row group read consecutive 16-byte chunks of the same rows (coalesced)
-// and each keeps ROWS rows, so every x value serves ROWS rows. x is staged slice by slice in workgroup memory (the
-// tile's tokens side by side): read once per workgroup with coalesced loads, then as vec4 without bank conflicts
-// (chunks are swizzled); read straight from global memory in chunk order, each x load would touch up to 32 cache
-// lines. CPU path (LANES = 1): a thread owns whole rows and reads x directly, with no barriers (each costs a CPU
-// ~10 us on lavapipe). ACCUMULATE adds into y (the residual add is free).
+// and each keeps ROWS rows, so every x value serves ROWS rows. x is staged slice by slice in workgroup memory: read
+// once per workgroup with coalesced loads, then as vec4 without bank conflicts (chunks are swizzled): read straight
+// from global memory in chunk order, each x load would touch up to 32 cache lines. CPU path (LANES = 1):
+// a thread owns whole rows and reads x directly, with no barriers (each costs a CPU ~10 us on lavapipe).
+// A workgroup covers up to TT tokens, taken one at a time: a thread holds only ROWS sums (few registers, so many
+// threads keep loads in flight: decode is latency- and bandwidth-bound), and a tile's later tokens find its weights
+// in cache. ACCUMULATE adds into y (the residual add is free).
 override WG: u32 = 128;
 override LANES: u32 = 32; // threads per row group: a power of two dividing WG
 override ROWS: u32 = 1; // output rows per thread, 1..MAX_ROWS
@@ -35,7 +34,7 @@ struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
 @group(0) @binding(3) var<storage, read> counts: Counts;
 
-var<workgroup> xs: array<vec4f, XS / 4u>; // [tile token, chunk, XV] one slice of the tile's x, swizzled (xs_index)
+var<workgroup> xs: array<vec4f, XS / 4u>; // [chunk, XV] one slice of one token's x, swizzled (xs_index)
 var<workgroup> partial: array<f32, WG * MAX_ROWS>; // [row r, thread] sums, reduced over each row group's lanes
 
 // Where vec4 q of chunk c sits in xs. The 8 threads of a quarter warp read chunks c..c+7 at once; XORing q with bits
@@ -49,24 +48,18 @@ fn x_at(t: u32, k: u32) -> f32 {
   return select(0.0, x[t * K + min(k, K - 1u)], k < K);
 }
 
-// The x values of token t (tile slot j) for chunk c (absolute) = chunk cs of the staged slice of `slice` chunks.
-fn x_chunk(t: u32, j: u32, c: u32, cs: u32, slice: u32, staged: bool) -> array<vec4f, XV> {
+// The x values of chunk c of the slice (on the CPU path the slice is the whole row of token t).
+fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
   var v: array<vec4f, XV>;
   for (var q = 0u; q < XV; q++) {
-    if (staged) {
-      v[q] = xs[xs_index(j * slice + cs, q)];
-    } else {
+    if (LANES == 1u || !STAGE_X) {
       let k = c * CHUNK + 4u * q;
       v[q] = vec4f(x_at(t, k), x_at(t, k + 1u), x_at(t, k + 2u), x_at(t, k + 3u));
+    } else {
+      v[q] = xs[xs_index(c, q)];
     }
   }
   return v;
-}
-
-fn dot_values(w4: array<vec4f, XV>, xc: array<vec4f, XV>) -> f32 {
-  var s = 0.0;
-  for (var q = 0u; q < XV; q++) { s += dot(w4[q], xc[q]); }
-  return s;
 }
 
 //! include matmul_store
@@ -80,86 +73,72 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t0 = wid.z * TT;
   let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
   if (t0 >= rows) { return; }
-  let nt = min(TT, rows - t0); // tokens in this tile
   let staged = LANES > 1u && STAGE_X;
-  let slice = select(STRIDE, max(XS / (CHUNK * nt), 1u), staged); // chunks per token per slice
-  // Loops over tokens run to the constant TT (tokens past nt skipped) so that acc stays in registers.
-  var acc = array<f32, MAX_ROWS * TT>(); // [row r, tile token j]
-  for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
-    let chunks = min(slice, STRIDE - c0);
-    if (staged) {
-      workgroupBarrier(); // the previous slice has been used
-      // Four loads in flight per thread per round: the slice arrives in a few memory latencies, not one per value.
-      let per = chunks * CHUNK; // floats of one token in this slice
-      for (var e0 = lid; e0 < nt * per; e0 += 4u * WG) {
-        var v: array<f32, 4>;
-        for (var i = 0u; i < 4u; i++) {
-          let e = e0 + i * WG;
-          v[i] = x_at(t0 + min(e / per, nt - 1u), c0 * CHUNK + e % per);
-        }
-        for (var i = 0u; i < 4u; i++) {
-          let e = e0 + i * WG;
-          let k = e % per;
-          if (e < nt * per) { xs[xs_index((e / per) * slice + k / CHUNK, (k % CHUNK) / 4u)][k % 4u] = v[i]; }
-        }
-      }
-      workgroupBarrier();
-    }
-    if (n0 < N) {
-      for (var c1 = lane; c1 < chunks; c1 += LANES * UNROLL) {
-        // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
-        var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
-        var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>; // chunk_scale of each loaded chunk
-        for (var u = 0u; u < UNROLL; u++) {
-          let c = min(c1 + u * LANES, chunks - 1u); // past the slice: loaded, never used
-          for (var r = 0u; r < ROWS; r++) {
-            let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
-            wc[u * MAX_ROWS + r] = w[n * STRIDE + c0 + c];
-            sm[u * MAX_ROWS + r] = chunk_scale(n, c0 + c);
+  let slice = select(STRIDE, max(XS / CHUNK, 1u), staged); // chunks per slice
+  for (var t = t0; t < min(t0 + TT, rows); t++) {
+    var acc = array<f32, MAX_ROWS>(); // zeroed for every token
+    for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
+      let chunks = min(slice, STRIDE - c0);
+      if (staged) {
+        workgroupBarrier(); // the previous slice has been used
+        // Four loads in flight per thread per round: the slice arrives in a few memory latencies, not one per value.
+        for (var e0 = lid; e0 < chunks * CHUNK; e0 += 4u * WG) {
+          var v: array<f32, 4>;
+          for (var i = 0u; i < 4u; i++) { v[i] = x_at(t, c0 * CHUNK + e0 + i * WG); }
+          for (var i = 0u; i < 4u; i++) {
+            let e = e0 + i * WG;
+            if (e < chunks * CHUNK) { xs[xs_index(e / CHUNK, (e % CHUNK) / 4u)][e % 4u] = v[i]; }
           }
         }
-        for (var u = 0u; u < UNROLL; u++) {
-          let c = c1 + u * LANES;
-          if (c < chunks) {
+        workgroupBarrier();
+      }
+      if (n0 < N) {
+        for (var c1 = lane; c1 < chunks; c1 += LANES * UNROLL) {
+          // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
+          var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
+          var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>; // chunk_scale of each loaded chunk
+          for (var u = 0u; u < UNROLL; u++) {
+            let c = min(c1 + u * LANES, chunks - 1u); // past the slice: loaded, never used
             for (var r = 0u; r < ROWS; r++) {
-              let i = u * MAX_ROWS + r;
-              let values = decode_chunk(wc[i]); // once for the whole tile
-              for (var j = 0u; j < TT; j++) {
-                if (j < nt) {
-                  let xc = x_chunk(t0 + j, j, c0 + c, c, slice, staged);
-                  acc[r * TT + j] += sm[i].x * dot_values(values, xc) + sm[i].y * chunk_x_sum(xc);
-                }
+              let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
+              wc[u * MAX_ROWS + r] = w[n * STRIDE + c0 + c];
+              sm[u * MAX_ROWS + r] = chunk_scale(n, c0 + c);
+            }
+          }
+          for (var u = 0u; u < UNROLL; u++) {
+            let c = c1 + u * LANES;
+            if (c < chunks) {
+              let xc = x_chunk(t, c);
+              let xsum = chunk_x_sum(xc);
+              for (var r = 0u; r < ROWS; r++) {
+                let i = u * MAX_ROWS + r;
+                acc[r] += sm[i].x * dot_chunk(wc[i], xc) + sm[i].y * xsum;
               }
             }
           }
         }
       }
     }
-  }
-  for (var j = 0u; j < TT; j++) {
-    if (j < nt) {
-      let t = t0 + j;
-      for (var r = 0u; r < ROWS; r++) { acc[r * TT + j] *= row_scale(min(n0 + r, N - 1u)); }
-      if (LANES == 1u) {
-        for (var r = 0u; r < ROWS; r++) {
-          // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
-          if (n0 + r < N) { store(t, n0 + r, acc[r * TT + j], acc[(r - r % 2u) * TT + j]); }
-        }
-      } else {
-        for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] = acc[r * TT + j]; }
-        workgroupBarrier();
-        for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-          if (lane < s) {
-            for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] += partial[r * WG + lid + s]; }
-          }
-          workgroupBarrier();
-        }
-        for (var r = lane; r < ROWS; r += LANES) {
-          let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, ROWS even)
-          if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane], gate); }
-        }
-        workgroupBarrier(); // the next token overwrites partial
+    for (var r = 0u; r < ROWS; r++) { acc[r] *= row_scale(min(n0 + r, N - 1u)); }
+    if (LANES == 1u) {
+      for (var r = 0u; r < ROWS; r++) {
+        // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
+        if (n0 + r < N) { store(t, n0 + r, acc[r], acc[r - r % 2u]); }
       }
+    } else {
+      for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] = acc[r]; }
+      workgroupBarrier();
+      for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+          for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] += partial[r * WG + lid + s]; }
+        }
+        workgroupBarrier();
+      }
+      for (var r = lane; r < ROWS; r += LANES) {
+        let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, ROWS even)
+        if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane], gate); }
+      }
+      workgroupBarrier(); // the next token overwrites partial
     }
   }
 }

@@ -103,15 +103,11 @@ export class ModelRunner {
   private weights!: GpuWeights;
 
   private readonly software: boolean;
-  private readonly xStage: number | undefined;
   readonly hasTimestamps: boolean; // timestamp queries (per-kernel profiles)
 
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
     this.software = ctx.isSoftware;
-    // x staged per slice of a linear kernel: 32 KiB where workgroup memory allows (48 KiB on NVIDIA), so a tile of
-    // 8 tokens of a 4096-wide layer needs fewer slices (barriers); lavapipe's 32 KiB keeps the 16 KiB default.
-    this.xStage = (ctx.limits.maxComputeWorkgroupStorageSize ?? 0) >= 48 << 10 ? 8192 : undefined;
     this.hasTimestamps = ctx.hasTimestamps;
     this.config = config;
     this.options = options;
@@ -214,7 +210,6 @@ export class ModelRunner {
         workgroupSize: WG,
         // Measured best per format (engine/ops/weight-formats.ts): a row per thread on CPUs, 32 lanes x 4 rows on GPUs.
         ...defaultLinearParams(format, this.software, WG, swiglu),
-        ...(this.xStage && format.multiRow !== false ? { xStage: this.xStage } : {}),
         accumulate,
         useOutCount,
         swiglu,
