@@ -89,7 +89,7 @@ for (const name of formats) {
           if (variant.includes('sg') && lanes !== 32) continue;
           const launch = linearLaunch(format, { rows, cols, workgroupSize: WG, lanes, rowsPerThread, unroll });
           const pipeline = variantPipeline(launch.kernel, launch.constants, variant);
-          const byBinding: Record<string, GPUBuffer | undefined> = { x, y, counts, scales };
+          const byBinding: Record<string, GPUBuffer | undefined> = { x, y, counts, scales, norm: counts };
           const binds = ws.map((w) =>
             bindGroup(
               d,

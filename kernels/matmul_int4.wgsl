@@ -11,7 +11,7 @@ override ASYM: bool = false;
 const CHUNK: u32 = 32u; // values per vec4<u32>
 const XV: u32 = 8u; // vec4<f32> of x per chunk
 
-@group(0) @binding(4) var<storage, read> scales: array<f32>; // [N, GROUPS] or, ASYM, [N, GROUPS, 2] (scale, min)
+@group(0) @binding(5) var<storage, read> scales: array<f32>; // [N, GROUPS] or, ASYM, [N, GROUPS, 2] (scale, min)
 
 // (scale, min) of the group holding chunk c of row n; symmetric groups need no min (their codes are re-centred).
 fn chunk_scale(n: u32, c: u32) -> vec2f {

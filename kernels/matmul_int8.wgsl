@@ -5,7 +5,7 @@
 const CHUNK: u32 = 16u; // values per vec4<u32>
 const XV: u32 = 4u; // vec4<f32> of x per chunk
 
-@group(0) @binding(4) var<storage, read> scales: array<f32>; // [N]
+@group(0) @binding(5) var<storage, read> scales: array<f32>; // [N]
 
 // The four codes of a word (byte i in component i) as f32, exactly, for any code (unpack4x8snorm would divide by 127
 // and clamp -128). Flipping each byte's sign bit turns q into q + 128 as an unsigned byte; placed in the mantissa of

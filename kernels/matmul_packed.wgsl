@@ -1,6 +1,6 @@
 // The linear-layer kernel shared by the packed weight formats (kernels/matmul_{half,int8,int4}.wgsl include it):
 // y[t, n] (+)= sum_k x[t, k] * w[n, k] with w in vec4<u32> chunks of CHUNK values. The including file declares the
-// format: CHUNK and XV (vec4<f32> of x per chunk), any bindings past 3, and
+// format: CHUNK and XV (vec4<f32> of x per chunk), any bindings past 4, and
 //   dot_chunk(c, xc)    sum of x * the chunk's decoded values (before any scale),
 //   chunk_scale(n, c)   (scale, min) applied to chunk c of row n: acc += scale * dot_chunk + min * chunk_x_sum,
 //   chunk_x_sum(xc)     sum of the chunk's x (for formats with a min; others return 0),
@@ -24,6 +24,10 @@ override UNROLL: u32 = 2; // chunks per thread whose loads are issued together (
 override ACCUMULATE: bool = false;
 override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instead of counts.n_tokens
 override STAGE_X: bool = true; // GPU path: x staged in workgroup memory (false: read from global memory, no barriers)
+// RMSNorm folded in (GPU path, x staged): y = (W (x * norm_w)) / sqrt(mean(x^2) + EPS), the layer's input norm
+// without a dispatch of its own. The staging pass multiplies by norm_w and sums squares; one reduction per token.
+override NORM: bool = false;
+override EPS: f32 = 1e-5;
 const TT: u32 = 8u;
 const MAX_ROWS: u32 = 4u;
 const MAX_UNROLL: u32 = 4u;
@@ -36,6 +40,8 @@ struct Counts { n_tokens: u32, n_out: u32 }
 
 var<workgroup> xs: array<vec4f, XS / 4u>; // [chunk, XV] one slice of one token's x, swizzled (xs_index)
 var<workgroup> partial: array<f32, WG * MAX_ROWS>; // [row r, thread] sums, reduced over each row group's lanes
+var<workgroup> squares: array<f32, WG>; // NORM: each thread's sum of x^2 of the token, reduced over the workgroup
+@group(0) @binding(4) var<storage, read> norm_w: array<f32>; // [K] (read only with NORM)
 
 // Where vec4 q of chunk c sits in xs. The 8 threads of a quarter warp read chunks c..c+7 at once; XORing q with bits
 // of c spreads those 16-byte reads over all 32 banks.
@@ -77,6 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let slice = select(STRIDE, max(XS / CHUNK, 1u), staged); // chunks per slice
   for (var t = t0; t < min(t0 + TT, rows); t++) {
     var acc = array<f32, MAX_ROWS>(); // zeroed for every token
+    var ss = 0.0; // NORM: sum of x^2 over the elements this thread staged
     for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
       let chunks = min(slice, STRIDE - c0);
       if (staged) {
@@ -87,7 +94,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           for (var i = 0u; i < 4u; i++) { v[i] = x_at(t, c0 * CHUNK + e0 + i * WG); }
           for (var i = 0u; i < 4u; i++) {
             let e = e0 + i * WG;
-            if (e < chunks * CHUNK) { xs[xs_index(e / CHUNK, (e % CHUNK) / 4u)][e % 4u] = v[i]; }
+            if (e < chunks * CHUNK) {
+              var xv = v[i];
+              if (NORM) {
+                let k = c0 * CHUNK + e;
+                ss += xv * xv;
+                xv *= select(0.0, norm_w[min(k, K - 1u)], k < K);
+              }
+              xs[xs_index(e / CHUNK, (e % CHUNK) / 4u)][e % 4u] = xv;
+            }
           }
         }
         workgroupBarrier();
@@ -119,7 +134,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         }
       }
     }
-    for (var r = 0u; r < ROWS; r++) { acc[r] *= row_scale(min(n0 + r, N - 1u)); }
+    var inv_rms = 1.0;
+    if (NORM) {
+      squares[lid] = ss;
+      workgroupBarrier();
+      for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) { squares[lid] += squares[lid + s]; }
+        workgroupBarrier();
+      }
+      inv_rms = inverseSqrt(squares[0] / f32(K) + EPS);
+      workgroupBarrier(); // the next token overwrites squares
+    }
+    for (var r = 0u; r < ROWS; r++) { acc[r] *= row_scale(min(n0 + r, N - 1u)) * inv_rms; }
     if (LANES == 1u) {
       for (var r = 0u; r < ROWS; r++) {
         // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.

@@ -52,7 +52,7 @@ function halfFormat(h: Half): WeightFormat {
   return {
     name: h.name,
     kernel: 'matmul_half', // one kernel for both: BF16 picks the decoding
-    bindings: ['x', 'weights', 'y', 'counts'],
+    bindings: ['x', 'weights', 'y', 'counts', 'norm'],
     pack(values, rows, cols): PackedWeight {
       checkShape(values, rows, cols);
       const rowWords = packedRowWords(cols, 16);

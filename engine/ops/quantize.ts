@@ -21,7 +21,7 @@ export function int8Format(): WeightFormat {
   return {
     name: 'int8',
     kernel: 'matmul_int8',
-    bindings: ['x', 'weights', 'y', 'counts', 'scales'],
+    bindings: ['x', 'weights', 'y', 'counts', 'norm', 'scales'],
     pack(values, rows, cols): PackedWeight {
       checkShape(values, rows, cols);
       const rowWords = packedRowWords(cols, 8);
@@ -74,7 +74,7 @@ export function int4Format(groupSize: Int4GroupSize, symmetric: boolean): Weight
   return {
     name,
     kernel: 'matmul_int4',
-    bindings: ['x', 'weights', 'y', 'counts', 'scales'],
+    bindings: ['x', 'weights', 'y', 'counts', 'norm', 'scales'],
     pack(values, rows, cols): PackedWeight {
       checkShape(values, rows, cols);
       const rowWords = packedRowWords(cols, 4);

@@ -14,7 +14,8 @@
 // ACCUMULATE, USE_OUT_COUNT as in kernels/matmul.wgsl, SWIGLU (--fusion's gate/up epilogue: kernels/matmul_store.wgsl);
 // packed formats add ROWS (rows per thread), UNROLL (chunks whose loads a thread issues together), XS (x floats
 // staged per slice) and the format's own constants(). Bindings 0: x f32 [T, K], 1: weights, 2: y f32 [T, N] (SWIGLU:
-// [T, N / 2]), 3: Counts, 4: scales (int8, int4). Grid: linearGrid(N, tokens, rowsPerWorkgroup) with
+// [T, N / 2]), 3: Counts; packed formats 4: the folded RMSNorm's weight (any buffer when not folded), 5: scales
+// (int8, int4). Grid: linearGrid(N, tokens, rowsPerWorkgroup) with
 // rowsPerWorkgroup = WG / LANES * ROWS. linearLaunch builds all of it.
 import { BenchError } from '../errors.ts';
 import { bf16Format, checkShape, f16Format } from './f16.ts';
@@ -27,12 +28,12 @@ export interface PackedWeight {
   readonly cols: number; // K, input features
   readonly rowWords: number; // u32 words per packed row (K for f32; a multiple of 4 otherwise)
   readonly words: Uint32Array; // binding 1: [rows, rowWords]
-  readonly scales?: Float32Array; // binding 4: int8 [rows]; int4 [rows, groups] or [rows, groups, 2] (scale, min)
+  readonly scales?: Float32Array; // binding 5: int8 [rows]; int4 [rows, groups] or [rows, groups, 2] (scale, min)
   readonly groupSize?: number;
   readonly symmetric?: boolean;
 }
 
-export type Binding = 'x' | 'weights' | 'y' | 'counts' | 'scales';
+export type Binding = 'x' | 'weights' | 'y' | 'counts' | 'norm' | 'scales';
 
 export interface WeightFormat {
   readonly name: string; // the registry name plus options: 'f16', 'int8', 'int4-g64', 'int4-g32-asym'
@@ -112,6 +113,9 @@ export interface LinearShape {
   // Rows are (gate, up) pairs, w1 and w3 interleaved (engine/ops/fusion.ts): y is [T, N / 2] = silu(gate) * up.
   // A pair must meet in one thread (rows per thread even) or, for the f32 kernel, in one workgroup.
   swiglu?: boolean;
+  // The layer's input RMSNorm folded into the kernel (packed formats on the GPU path): binding 4 holds the norm's
+  // weight [K], and y = (W (x * norm)) / sqrt(mean(x^2) + eps). Saves the norm's dispatch and its round trip.
+  norm?: { eps: number };
 }
 
 export interface LinearLaunch {
@@ -147,6 +151,12 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     );
   }
   if (s.swiglu) checkSwiglu(format, s, rowsPerThread);
+  if (s.norm && (format.multiRow === false || s.lanes === 1)) {
+    throw new BenchError(
+      'BAD_INPUT',
+      `linear layer with a folded RMSNorm: needs a packed format on the GPU path (lanes > 1); got ${format.name}, lanes ${s.lanes}`,
+    );
+  }
   const swiglu: Record<string, number> = s.swiglu ? { SWIGLU: 1 } : {};
   if (format.multiRow === false && s.lanes === 1 && s.cols % 4 === 0) {
     // A CPU (lanes 1): the f32 kernel written for llvmpipe, 8 invocations of 8 rows whatever the workgroup size
@@ -181,6 +191,7 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
       throw new BenchError('BAD_INPUT', `linear layer: unroll ${unroll} must be 1..${MAX_UNROLL}`);
     }
     constants.ROWS = rowsPerThread;
+    if (s.norm) Object.assign(constants, { NORM: 1, EPS: s.norm.eps });
     constants.UNROLL = unroll;
     constants.XS = xStage;
   }

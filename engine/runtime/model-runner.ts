@@ -201,7 +201,7 @@ export class ModelRunner {
       input: GPUBuffer,
       weight: string,
       out: GPUBuffer,
-      { accumulate = false, useOutCount = false, swiglu = false } = {},
+      { accumulate = false, useOutCount = false, swiglu = false, norm = undefined as string | undefined } = {},
     ) => {
       const lw = this.weights.linear.get(weight)!;
       const launch = linearLaunch(format, {
@@ -213,8 +213,17 @@ export class ModelRunner {
         accumulate,
         useOutCount,
         swiglu,
+        ...(norm ? { norm: { eps: c.normEps } } : {}),
       });
-      const byBinding = { x: input, weights: lw.words, y: out, counts, scales: lw.scales };
+      // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
+      const byBinding = {
+        x: input,
+        weights: lw.words,
+        y: out,
+        counts,
+        scales: lw.scales,
+        norm: norm ? w(norm) : counts,
+      };
       const buffers = format.bindings.map((b) => byBinding[b]!);
       const pipeline = kernelPipeline(d, launch.kernel, launch.constants);
       list.push({
@@ -229,6 +238,9 @@ export class ModelRunner {
     const normShape = { D: c.dim, EPS: c.normEps, ...(this.software ? { WG: CPU_NORM_WG } : {}) };
     const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
       add('rmsnorm', normShape, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
+    // Fusion on a GPU with a packed format also folds each layer's input RMSNorm into the linear kernel that reads
+    // it (weight-formats.ts, LinearShape.norm): two dispatches fewer per layer, each ~10-20 us on the H100.
+    const foldNorm = fused && !this.software && format.multiRow !== false;
     const kvCache = o.kvCache ?? 'f32';
     checkKvFormat(kvCache, c.headDim);
     const kvShape = {
@@ -247,12 +259,15 @@ export class ModelRunner {
       const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, nKvHeads, kvHeadWords]
       this.kvBytes += 2 * cacheBytes;
       const { wqkv, w13 } = fusedLinears(l);
-      norm(x, tensorNames.attnNorm(l), xb);
-      if (qkv) linear(xb, wqkv.name, qkv);
+      if (foldNorm) linear(x, wqkv.name, qkv!, { norm: tensorNames.attnNorm(l) });
       else {
-        linear(xb, tensorNames.wq(l), q);
-        linear(xb, tensorNames.wk(l), k);
-        linear(xb, tensorNames.wv(l), v);
+        norm(x, tensorNames.attnNorm(l), xb);
+        if (qkv) linear(xb, wqkv.name, qkv);
+        else {
+          linear(xb, tensorNames.wq(l), q);
+          linear(xb, tensorNames.wk(l), k);
+          linear(xb, tensorNames.wv(l), v);
+        }
       }
       const invocations = (c.nHeads * c.headDim) / 2 + c.nKvHeads; // q pairs, then one per KV head
       const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: this.maxBlocksPerSeq };
@@ -278,16 +293,19 @@ export class ModelRunner {
         add(pass.kernel, pass.constants, buffers, (t, _r, len) => pass.grid(t, len), pass.entryPoint);
       }
       linear(att, tensorNames.wo(l), x, { accumulate: true });
-      norm(x, tensorNames.ffnNorm(l), xb);
-      if (!up) linear(xb, w13.name, gate, { swiglu: true });
+      if (foldNorm) linear(x, w13.name, gate, { swiglu: true, norm: tensorNames.ffnNorm(l) });
       else {
-        linear(xb, tensorNames.w1(l), gate);
-        linear(xb, tensorNames.w3(l), up);
-        add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
-          const groups = ceil(t * c.hiddenDim, WG);
-          const gx = Math.min(groups, MAX_DIM);
-          return [gx, ceil(groups, gx), 1];
-        });
+        norm(x, tensorNames.ffnNorm(l), xb);
+        if (!up) linear(xb, w13.name, gate, { swiglu: true });
+        else {
+          linear(xb, tensorNames.w1(l), gate);
+          linear(xb, tensorNames.w3(l), up);
+          add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
+            const groups = ceil(t * c.hiddenDim, WG);
+            const gx = Math.min(groups, MAX_DIM);
+            return [gx, ceil(groups, gx), 1];
+          });
+        }
       }
       linear(gate, tensorNames.w2(l), x, { accumulate: true });
       this.layerEnds.push(this.body.length);

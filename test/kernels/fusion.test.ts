@@ -69,6 +69,7 @@ for (const [name, options] of FORMATS) {
           y,
           counts: counts(d, T),
           scales: packed.scales ? buffer(d, packed.scales) : undefined,
+          norm: buffer(d, new Float32Array(4)), // bound, not read (no folded norm)
         };
         const grid = linearGrid(2 * H, T, launch.rowsPerWorkgroup);
         await dispatch(

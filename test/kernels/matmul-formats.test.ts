@@ -79,6 +79,7 @@ async function run(
     y,
     counts: counts(d, c.T, c.outRows ?? 0),
     scales: packed.scales ? buffer(d, packed.scales) : undefined,
+    norm: buffer(d, new Float32Array(4)), // bound, not read (no folded norm)
   };
   const buffers = format.bindings.map((b) => byBinding[b]!);
   await dispatch(ctx, launch.kernel, launch.constants, buffers, linearGrid(c.N, c.T, launch.rowsPerWorkgroup));
