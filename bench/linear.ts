@@ -8,7 +8,7 @@
 import { createDevice } from '../engine/device/device.ts';
 import { kernelSource } from '../engine/device/kernels.ts';
 import { packedRowWords } from '../engine/ops/f16.ts';
-import { getWeightFormat, linearGrid, linearLaunch } from '../engine/ops/weight-formats.ts';
+import { getWeightFormat, linearGrid, linearLaunch, tiledLaunch } from '../engine/ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from '../engine/runtime/gpu-buffers.ts';
 import { arg, formatToggles } from './common.ts';
 
@@ -83,21 +83,28 @@ for (const name of formats) {
     for (const T of tokenCounts) {
       d.queue.writeBuffer(counts, 0, new Uint32Array([T, T, 0, 0]));
       const results: string[] = [];
-      for (const [WG, lanes, rowsPerThread, unroll] of params) {
+      for (const [pi, [WG, lanes, rowsPerThread, unroll]] of params.entries()) {
         for (const variant of variants) {
           if (format.multiRow === false && rowsPerThread !== 1) continue;
           if (variant.includes('sg') && lanes !== 32) continue;
-          const launch = linearLaunch(format, { rows, cols, workgroupSize: WG, lanes, rowsPerThread, unroll });
+          // tiled: kernels/matmul_tiled.wgsl, which has its own thread layout (run once, with the first params).
+          if (variant === 'tiled' && (format.multiRow === false || pi > 0)) continue;
+          const launch =
+            variant === 'tiled'
+              ? tiledLaunch(format, { rows, cols })
+              : linearLaunch(format, { rows, cols, workgroupSize: WG, lanes, rowsPerThread, unroll });
           const pipeline = variantPipeline(launch.kernel, launch.constants, variant);
           const byBinding: Record<string, GPUBuffer | undefined> = { x, y, counts, scales, norm: counts };
           const binds = ws.map((w) =>
             bindGroup(
               d,
               pipeline,
-              format.bindings.map((b) => (b === 'weights' ? w : byBinding[b])),
+              format.bindings.map((b) =>
+                b === 'weights' ? w : b === 'norm' && variant === 'tiled' ? undefined : byBinding[b],
+              ),
             ),
           );
-          const [gx, gy, gz] = linearGrid(rows, T, launch.rowsPerWorkgroup);
+          const [gx, gy, gz] = linearGrid(rows, T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup);
           const encode = (pass: GPUComputePassEncoder) => {
             pass.setPipeline(pipeline);
             for (let i = 0; i < REPS; i++) {
@@ -128,7 +135,7 @@ for (const name of formats) {
   }
 }
 
-// Experimental kernel variants, applied to the source or constants: nostage (x from global memory), exact (register
+// Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens), nostage (x from global memory), exact (register
 // arrays sized to ROWS and UNROLL, not their maxima), sg (row sums reduced with subgroupAdd; lanes must be 32).
 function variantPipeline(kernel: string, constants: Record<string, number>, variant: string): GPUComputePipeline {
   let src = kernelSource(kernel);

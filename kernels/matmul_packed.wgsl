@@ -1,7 +1,9 @@
-// The linear-layer kernel shared by the packed weight formats (kernels/matmul_{half,int8,int4}.wgsl include it):
-// y[t, n] (+)= sum_k x[t, k] * w[n, k] with w in vec4<u32> chunks of CHUNK values. The including file declares the
-// format: CHUNK and XV (vec4<f32> of x per chunk), any bindings past 4, and
+// The linear-layer kernel of the packed weight formats for decode-sized steps (kernels/matmul_{half,int8,int4}.wgsl;
+// steps of many tokens use kernels/matmul_tiled.wgsl): y[t, n] (+)= sum_k x[t, k] * w[n, k] with w in vec4<u32>
+// chunks of CHUNK values. The format's hooks (kernels/format_*.wgsl) declare CHUNK and XV (vec4<f32> of x per chunk),
+// any bindings past 4, and
 //   dot_chunk(c, xc)    sum of x * the chunk's decoded values (before any scale),
+//   decode_chunk(c)     the chunk's decoded values (before any scale), for the tiled kernel,
 //   chunk_scale(n, c)   (scale, min) applied to chunk c of row n: acc += scale * dot_chunk + min * chunk_x_sum,
 //   chunk_x_sum(xc)     sum of the chunk's x (for formats with a min; others return 0),
 //   row_scale(n)        a factor applied to row n's whole sum (int8's per-row scale; others 1).

@@ -122,6 +122,7 @@ export interface LinearLaunch {
   kernel: string;
   constants: Record<string, number>; // every override constant the kernel needs
   rowsPerWorkgroup: number; // for linearGrid
+  tokensPerWorkgroup: number; // for linearGrid
 }
 
 export const MAX_ROWS_PER_THREAD = 4; // the kernels' MAX_ROWS: accumulators are sized statically
@@ -166,6 +167,7 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
       kernel: 'matmul_rows',
       constants: { ...constants, USE_OUT_COUNT: s.useOutCount ? 1 : 0, ...swiglu },
       rowsPerWorkgroup: CPU_WG * CPU_ROWS,
+      tokensPerWorkgroup: TOKEN_TILE,
     };
   }
   const constants: Record<string, number> = {
@@ -195,7 +197,47 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     constants.UNROLL = unroll;
     constants.XS = xStage;
   }
-  return { kernel: format.kernel, constants, rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread };
+  return {
+    kernel: format.kernel,
+    constants,
+    rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread,
+    tokensPerWorkgroup: TOKEN_TILE,
+  };
+}
+
+/**
+ * Steps of at least this many tokens (rows, for the classifier) run the packed formats' tiled kernel on GPUs: the
+ * matrix-vector kernel reads each weight once per token there (from cache), the tiled one once per 32 tokens.
+ */
+export const TILED_MIN_TOKENS = 16;
+const TILED_ROWS = 64; // kernels/matmul_tiled.wgsl: BN
+const TILED_TOKENS = 32; // and BT
+
+/** The tiled kernel (kernels/matmul_tiled.wgsl) of a packed format: its own fixed 128-thread layout. */
+export function tiledLaunch(
+  format: WeightFormat,
+  s: Pick<LinearShape, 'rows' | 'cols' | 'accumulate' | 'useOutCount' | 'swiglu'>,
+): LinearLaunch {
+  if (format.multiRow === false) throw new Error(`weight format ${format.name} has no tiled kernel`);
+  if (s.swiglu && (s.rows % 2 !== 0 || s.accumulate || s.useOutCount)) {
+    throw new BenchError(
+      'BAD_INPUT',
+      `tiled linear layer with the SwiGLU epilogue: needs an even row count, got ${s.rows}`,
+    );
+  }
+  return {
+    kernel: `${format.kernel}_tiled`,
+    constants: {
+      K: s.cols,
+      N: s.rows,
+      ACCUMULATE: s.accumulate ? 1 : 0,
+      USE_OUT_COUNT: s.useOutCount ? 1 : 0,
+      ...(s.swiglu ? { SWIGLU: 1 } : {}),
+      ...format.constants(s.rows, s.cols),
+    },
+    rowsPerWorkgroup: TILED_ROWS,
+    tokensPerWorkgroup: TILED_TOKENS,
+  };
 }
 
 /** SWIGLU stores one value per row pair, so both rows must be in one thread (one workgroup for matmul.wgsl). */
@@ -233,8 +275,13 @@ const MAX_DIM = 65535;
 export const TOKEN_TILE = 8; // the kernels' TT: tokens per workgroup, so a weight is read once per 8 tokens
 
 /** A linear layer's grid: row groups folded over x and y (x stops at 65535), token tiles on z. */
-export function linearGrid(n: number, tokens: number, rowsPerWorkgroup: number): [number, number, number] {
+export function linearGrid(
+  n: number,
+  tokens: number,
+  rowsPerWorkgroup: number,
+  tokensPerWorkgroup = TOKEN_TILE,
+): [number, number, number] {
   const groups = Math.ceil(n / rowsPerWorkgroup);
   const gx = Math.min(groups, MAX_DIM);
-  return [gx, Math.ceil(groups / gx), Math.ceil(tokens / TOKEN_TILE)];
+  return [gx, Math.ceil(groups / gx), Math.ceil(tokens / tokensPerWorkgroup)];
 }

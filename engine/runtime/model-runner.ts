@@ -13,6 +13,8 @@ import {
   getWeightFormat,
   linearGrid,
   linearLaunch,
+  TILED_MIN_TOKENS,
+  tiledLaunch,
   type WeightFormat,
 } from '../ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from './gpu-buffers.ts';
@@ -67,6 +69,7 @@ interface Dispatch {
 }
 
 const MAX_DIM = 65535;
+const NONE: [number, number, number] = [0, 0, 0]; // a dispatch this step does not run
 const noRows = (i: number): never => {
   throw new Error(`step had no out rows (asked for row ${i})`);
 };
@@ -197,47 +200,74 @@ export class ModelRunner {
       list.push({ name: label, pipeline, bind: bindGroup(d, pipeline, buffers), size });
     };
     const format = this.weights.format;
+    // Packed formats on GPUs have two kernels per linear layer, picked per step by its token count: the
+    // matrix-vector kernel below TILED_MIN_TOKENS, the tiled one from there (weight-formats.ts). A folded norm
+    // (`norm`) runs inside the matrix-vector kernel; steps of the tiled kernel run it as its own dispatch into
+    // `norm.normed` and read that.
+    const tiledToo = !this.software && format.multiRow !== false;
     const linear = (
       input: GPUBuffer,
       weight: string,
       out: GPUBuffer,
-      { accumulate = false, useOutCount = false, swiglu = false, norm = undefined as string | undefined } = {},
+      {
+        accumulate = false,
+        useOutCount = false,
+        swiglu = false,
+        norm = undefined as { weight: string; normed: GPUBuffer } | undefined,
+      } = {},
     ) => {
       const lw = this.weights.linear.get(weight)!;
+      const shape = { rows: lw.rows, cols: lw.cols, accumulate, useOutCount, swiglu };
       const launch = linearLaunch(format, {
-        rows: lw.rows,
-        cols: lw.cols,
+        ...shape,
         workgroupSize: WG,
         // Measured best per format (engine/ops/weight-formats.ts): a row per thread on CPUs, 32 lanes x 4 rows on GPUs.
         ...defaultLinearParams(format, this.software, WG, swiglu),
-        accumulate,
-        useOutCount,
-        swiglu,
         ...(norm ? { norm: { eps: c.normEps } } : {}),
       });
       // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
-      const byBinding = {
-        x: input,
+      const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined) => ({
+        x,
         weights: lw.words,
         y: out,
         counts,
         scales: lw.scales,
-        norm: norm ? w(norm) : counts,
-      };
-      const buffers = format.bindings.map((b) => byBinding[b]!);
-      const pipeline = kernelPipeline(d, launch.kernel, launch.constants);
+        norm: normWeight,
+      });
+      const bind = (pipeline: GPUComputePipeline, b: ReturnType<typeof byBinding>) =>
+        bindGroup(
+          d,
+          pipeline,
+          format.bindings.map((k) => b[k]),
+        );
+      const name = weight.replace(/^layers\.\d+\./, '');
+      const rowsOf = (t: number, r: number) => (useOutCount ? r : t);
+      const tiledStep = (t: number, r: number) => tiledToo && rowsOf(t, r) >= TILED_MIN_TOKENS;
+      const matvec = kernelPipeline(d, launch.kernel, launch.constants);
       list.push({
-        name: weight.replace(/^layers\.\d+\./, ''),
-        pipeline,
-        bind: bindGroup(d, pipeline, buffers),
-        size: (t, r) => linearGrid(lw.rows, useOutCount ? r : t, launch.rowsPerWorkgroup),
+        name,
+        pipeline: matvec,
+        bind: bind(matvec, byBinding(input, norm ? w(norm.weight) : counts)),
+        size: (t, r) => (tiledStep(t, r) ? NONE : linearGrid(lw.rows, rowsOf(t, r), launch.rowsPerWorkgroup)),
+      });
+      if (!tiledToo) return;
+      const tl = tiledLaunch(format, shape);
+      const tiled = kernelPipeline(d, tl.kernel, tl.constants);
+      list.push({
+        name: `${name}.tiled`,
+        pipeline: tiled,
+        bind: bind(tiled, byBinding(norm ? norm.normed : input, undefined)),
+        size: (t, r) =>
+          tiledStep(t, r) ? linearGrid(lw.rows, rowsOf(t, r), tl.rowsPerWorkgroup, tl.tokensPerWorkgroup) : NONE,
       });
     };
     // CPUs reduce a row with 8 invocations (llvmpipe's SIMD width): lavapipe runs every invocation at each barrier,
     // and a row of preset:tiny took 58 us with 128 of them, 10 us with 8 (one token; 32 tokens: 182 vs 27 us).
     const normShape = { D: c.dim, EPS: c.normEps, ...(this.software ? { WG: CPU_NORM_WG } : {}) };
-    const norm = (input: GPUBuffer, weight: string, out: GPUBuffer) =>
-      add('rmsnorm', normShape, [input, w(weight), out, counts, outRows], (t) => [t, 1, 1]);
+    const norm = (input: GPUBuffer, weight: string, out: GPUBuffer, onlyTiledSteps = false) =>
+      add('rmsnorm', normShape, [input, w(weight), out, counts, outRows], (t) =>
+        onlyTiledSteps && t < TILED_MIN_TOKENS ? NONE : [t, 1, 1],
+      );
     // Fusion on a GPU with a packed format also folds each layer's input RMSNorm into the linear kernel that reads
     // it (weight-formats.ts, LinearShape.norm): two dispatches fewer per layer, each ~10-20 us on the H100.
     const foldNorm = fused && !this.software && format.multiRow !== false;
@@ -259,8 +289,10 @@ export class ModelRunner {
       const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, nKvHeads, kvHeadWords]
       this.kvBytes += 2 * cacheBytes;
       const { wqkv, w13 } = fusedLinears(l);
-      if (foldNorm) linear(x, wqkv.name, qkv!, { norm: tensorNames.attnNorm(l) });
-      else {
+      if (foldNorm) {
+        norm(x, tensorNames.attnNorm(l), xb, true);
+        linear(x, wqkv.name, qkv!, { norm: { weight: tensorNames.attnNorm(l), normed: xb } });
+      } else {
         norm(x, tensorNames.attnNorm(l), xb);
         if (qkv) linear(xb, wqkv.name, qkv);
         else {
@@ -293,8 +325,10 @@ export class ModelRunner {
         add(pass.kernel, pass.constants, buffers, (t, _r, len) => pass.grid(t, len), pass.entryPoint);
       }
       linear(att, tensorNames.wo(l), x, { accumulate: true });
-      if (foldNorm) linear(x, w13.name, gate, { swiglu: true, norm: tensorNames.ffnNorm(l) });
-      else {
+      if (foldNorm) {
+        norm(x, tensorNames.ffnNorm(l), xb, true);
+        linear(x, w13.name, gate, { swiglu: true, norm: { weight: tensorNames.ffnNorm(l), normed: xb } });
+      } else {
         norm(x, tensorNames.ffnNorm(l), xb);
         if (!up) linear(xb, w13.name, gate, { swiglu: true });
         else {
@@ -321,7 +355,9 @@ export class ModelRunner {
       [this.logits, this.ids, counts],
       (_t, r) => [r, 1, 1],
     );
-    this.dispatchesPerStep = this.body.length + this.head.length;
+    // Of a one-token decode step at the longest context (steps of other sizes may pick other kernels).
+    const len = c.maxSeqLen;
+    this.dispatchesPerStep = this.dispatches(c.nLayers).filter((dsp) => dsp.size(1, 1, len).every((n) => n > 0)).length;
   }
 
   /** Weight bytes one decode step reads (every matrix once in its format, norms, one embedding row). */

@@ -8,6 +8,7 @@ import {
   linearGrid,
   linearLaunch,
   type PackedWeight,
+  tiledLaunch,
   type WeightFormat,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';
@@ -40,6 +41,7 @@ interface Case {
   UNROLL?: number;
   acc?: boolean;
   outRows?: number; // USE_OUT_COUNT with counts.n_out = outRows
+  tiled?: boolean; // kernels/matmul_tiled.wgsl (its own thread layout: WG, LANES, ROWS ignored)
   seed: number;
 }
 
@@ -71,7 +73,7 @@ async function run(
     accumulate: c.acc ?? false,
     useOutCount: c.outRows !== undefined,
   };
-  const launch = linearLaunch(format, shape);
+  const launch = c.tiled ? tiledLaunch(format, shape) : linearLaunch(format, shape);
   const y = c.acc ? buffer(d, y0) : buffer(d, c.T * c.N);
   const byBinding = {
     x: buffer(d, x),
@@ -81,10 +83,12 @@ async function run(
     scales: packed.scales ? buffer(d, packed.scales) : undefined,
     norm: buffer(d, new Float32Array(4)), // bound, not read (no folded norm)
   };
-  const buffers = format.bindings.map((b) => byBinding[b]!);
-  await dispatch(ctx, launch.kernel, launch.constants, buffers, linearGrid(c.N, c.T, launch.rowsPerWorkgroup));
+  // The tiled kernel has no folded norm (binding 4).
+  const buffers = format.bindings.map((b) => (c.tiled && b === 'norm' ? undefined : byBinding[b]!));
+  const grid = linearGrid(c.N, c.T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup);
+  await dispatch(ctx, launch.kernel, launch.constants, buffers, grid);
   const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
-  for (const b of buffers) b.destroy();
+  for (const b of buffers) b?.destroy();
   const want = matmul(x, format.dequantize(packed), rows, c.N, c.K);
   if (c.acc) for (let i = 0; i < want.length; i++) want[i]! += y0[i]!;
   return { got, want };
@@ -119,6 +123,23 @@ for (const name of ['f16', 'bf16', 'int8', 'int4'] as const) {
   ] satisfies Case[]) {
     const format = getWeightFormat(name);
     test(`${format.name} T=${c.T} K=${c.K} N=${c.N} WG=${c.WG} LANES=${c.LANES} ROWS=${c.ROWS} UNROLL=${c.UNROLL}`, async () => {
+      const { got, want } = await run(format, c);
+      assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+    });
+  }
+}
+
+// The tiled kernel (steps of many tokens): partial row blocks (N not a multiple of 64), partial token blocks (T not a
+// multiple of 32, and two blocks), K tails inside a chunk and past the last 32-value step, accumulation, out rows.
+for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
+  const format = getWeightFormat(name, options);
+  for (const c of [
+    { T: 20, K: 172, N: 37, WG: 128, LANES: 1, seed: 11, tiled: true },
+    { T: 40, K: 173, N: 70, WG: 128, LANES: 1, seed: 12, tiled: true, acc: true },
+    { T: 37, K: 100, N: 130, WG: 128, LANES: 1, seed: 13, tiled: true, outRows: 19 },
+  ] satisfies Case[]) {
+    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}`;
+    test(`${format.name} tiled T=${c.T} K=${c.K} N=${c.N}${what}`, async () => {
       const { got, want } = await run(format, c);
       assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
     });
