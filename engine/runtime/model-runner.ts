@@ -349,12 +349,14 @@ export class ModelRunner {
     add('rmsnorm', { ...normShape, GATHER: 1 }, [x, finalNorm, xo, counts, outRows], (_t, r) => [r, 1, 1]);
     // The classifier only for the rows whose logits are wanted (USE_OUT_COUNT: R rows, not T).
     linear(xo, CLASSIFIER, this.logits, { useOutCount: true });
-    add(
-      'argmax',
-      { WG: this.software ? CPU_NORM_WG : 256, V: c.vocabSize },
-      [this.logits, this.ids, counts],
-      (_t, r) => [r, 1, 1],
-    );
+    // Argmax in two passes: segments of SEG logits in parallel, then the segments' winners (kernels/argmax.wgsl).
+    const argmaxWG = this.software ? CPU_NORM_WG : 256;
+    const seg = this.software ? c.vocabSize : argmaxWG * 16;
+    const segments = ceil(c.vocabSize, seg);
+    const pairs = f32('argmax-pairs', o.maxOut * segments * 2);
+    const argmax = { WG: argmaxWG, V: c.vocabSize, P: segments, SEG: seg };
+    add('argmax', argmax, [this.logits, undefined, counts, pairs], (_t, r) => [segments, r, 1], 'partial');
+    add('argmax', argmax, [undefined, this.ids, counts, pairs], (_t, r) => [r, 1, 1]);
     // Of a one-token decode step at the longest context (steps of other sizes may pick other kernels).
     const len = c.maxSeqLen;
     this.dispatchesPerStep = this.dispatches(c.nLayers).filter((dsp) => dsp.size(1, 1, len).every((n) => n > 0)).length;
