@@ -123,6 +123,7 @@ export interface LinearLaunch {
   constants: Record<string, number>; // every override constant the kernel needs
   rowsPerWorkgroup: number; // for linearGrid
   tokensPerWorkgroup: number; // for linearGrid
+  splits?: number; // for linearGrid: parts of K (tiled kernel; > 1 adds its combine pass)
 }
 
 export const MAX_ROWS_PER_THREAD = 4; // the kernels' MAX_ROWS: accumulators are sized statically
@@ -212,11 +213,31 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
 export const TILED_MIN_TOKENS = 16;
 const TILED_ROWS = 64; // kernels/matmul_tiled.wgsl: BN
 const TILED_TOKENS = 32; // and BT
+export const TILED_WG = 128; // and WG
+// Split K until a step of 128 tokens has about this many workgroups (4 per SM of a 132-SM H100; measured there:
+// a 2048-row layer ran at half the multiply-add rate of a 16384-row one, with 128 workgroups), keeping at least
+// 8 K steps of 32 values per split.
+const TILED_TARGET_WORKGROUPS = 528;
+const MAX_SPLITS = 8;
 
-/** The tiled kernel (kernels/matmul_tiled.wgsl) of a packed format: its own fixed 128-thread layout. */
+/** Parts of K for a [rows, cols] layer in the tiled kernel. */
+export function tiledSplits(rows: number, cols: number): number {
+  const blocks = Math.ceil(rows / TILED_ROWS) * Math.ceil(128 / TILED_TOKENS);
+  const byOccupancy = Math.floor(TILED_TARGET_WORKGROUPS / blocks);
+  const byLength = Math.floor(Math.ceil(cols / 32) / 8);
+  return Math.max(1, Math.min(MAX_SPLITS, byOccupancy, byLength));
+}
+
+/**
+ * The tiled kernel (kernels/matmul_tiled.wgsl) of a packed format: its own fixed 128-thread layout. With `splits` > 1
+ * partial sums go to a scratch buffer of splits x maxTokens x rows floats (binding 6) and its `combine` entry point
+ * finishes the layer.
+ */
 export function tiledLaunch(
   format: WeightFormat,
   s: Pick<LinearShape, 'rows' | 'cols' | 'accumulate' | 'useOutCount' | 'swiglu'>,
+  splits = 1,
+  maxTokens = 1,
 ): LinearLaunch {
   if (format.multiRow === false) throw new Error(`weight format ${format.name} has no tiled kernel`);
   if (s.swiglu && (s.rows % 2 !== 0 || s.accumulate || s.useOutCount)) {
@@ -233,10 +254,12 @@ export function tiledLaunch(
       ACCUMULATE: s.accumulate ? 1 : 0,
       USE_OUT_COUNT: s.useOutCount ? 1 : 0,
       ...(s.swiglu ? { SWIGLU: 1 } : {}),
+      ...(splits > 1 ? { SPLITS: splits, MAX_T: maxTokens } : {}),
       ...format.constants(s.rows, s.cols),
     },
     rowsPerWorkgroup: TILED_ROWS,
     tokensPerWorkgroup: TILED_TOKENS,
+    splits,
   };
 }
 
@@ -280,8 +303,9 @@ export function linearGrid(
   tokens: number,
   rowsPerWorkgroup: number,
   tokensPerWorkgroup = TOKEN_TILE,
+  splits = 1,
 ): [number, number, number] {
   const groups = Math.ceil(n / rowsPerWorkgroup);
   const gx = Math.min(groups, MAX_DIM);
-  return [gx, Math.ceil(groups / gx), Math.ceil(tokens / tokensPerWorkgroup)];
+  return [gx, Math.ceil(groups / gx), Math.ceil(tokens / tokensPerWorkgroup) * splits];
 }

@@ -14,7 +14,9 @@ import {
   linearGrid,
   linearLaunch,
   TILED_MIN_TOKENS,
+  TILED_WG,
   tiledLaunch,
+  tiledSplits,
   type WeightFormat,
 } from '../ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from './gpu-buffers.ts';
@@ -70,6 +72,11 @@ interface Dispatch {
 
 const MAX_DIM = 65535;
 const NONE: [number, number, number] = [0, 0, 0]; // a dispatch this step does not run
+/** A 1-D grid of `groups` workgroups folded over x and y (one dimension stops at 65535). */
+const foldedGrid = (groups: number): [number, number, number] => {
+  const gx = Math.min(groups, MAX_DIM);
+  return [gx, Math.ceil(groups / gx), 1];
+};
 const noRows = (i: number): never => {
   throw new Error(`step had no out rows (asked for row ${i})`);
 };
@@ -205,6 +212,15 @@ export class ModelRunner {
     // (`norm`) runs inside the matrix-vector kernel; steps of the tiled kernel run it as its own dispatch into
     // `norm.normed` and read that.
     const tiledToo = !this.software && format.multiRow !== false;
+    // Partial sums of the tiled layers whose K is split (weight-formats.ts, tiledSplits), sized for the largest.
+    const maxT = Math.max(T, o.maxOut);
+    let partFloats = 0;
+    for (const lw of tiledToo ? this.weights.linear.values() : []) {
+      const splits = tiledSplits(lw.rows, lw.cols);
+      if (splits > 1) partFloats = Math.max(partFloats, splits * maxT * lw.rows);
+    }
+    // (Bound to every tiled kernel, read only by split ones: a few bytes when no layer splits.)
+    const part = tiledToo ? f32('tiled-partial-sums', Math.max(partFloats, 4)) : undefined;
     const linear = (
       input: GPUBuffer,
       weight: string,
@@ -251,14 +267,26 @@ export class ModelRunner {
         size: (t, r) => (tiledStep(t, r) ? NONE : linearGrid(lw.rows, rowsOf(t, r), launch.rowsPerWorkgroup)),
       });
       if (!tiledToo) return;
-      const tl = tiledLaunch(format, shape);
+      const splits = tiledSplits(lw.rows, lw.cols);
+      const tl = tiledLaunch(format, shape, splits, maxT);
       const tiled = kernelPipeline(d, tl.kernel, tl.constants);
+      const tiledBuffers = format.bindings.map((k) => byBinding(norm ? norm.normed : input, undefined)[k]);
       list.push({
         name: `${name}.tiled`,
         pipeline: tiled,
-        bind: bind(tiled, byBinding(norm ? norm.normed : input, undefined)),
+        bind: bindGroup(d, tiled, Object.assign([...tiledBuffers], { 6: part })),
         size: (t, r) =>
-          tiledStep(t, r) ? linearGrid(lw.rows, rowsOf(t, r), tl.rowsPerWorkgroup, tl.tokensPerWorkgroup) : NONE,
+          tiledStep(t, r)
+            ? linearGrid(lw.rows, rowsOf(t, r), tl.rowsPerWorkgroup, tl.tokensPerWorkgroup, splits)
+            : NONE,
+      });
+      if (splits === 1) return;
+      const combine = kernelPipeline(d, tl.kernel, tl.constants, 'combine');
+      list.push({
+        name: `${name}.combine`,
+        pipeline: combine,
+        bind: bindGroup(d, combine, [undefined, undefined, out, counts, undefined, undefined, part]),
+        size: (t, r) => (tiledStep(t, r) ? foldedGrid(ceil(rowsOf(t, r) * lw.rows, TILED_WG)) : NONE),
       });
     };
     // CPUs reduce a row with 8 invocations (llvmpipe's SIMD width): lavapipe runs every invocation at each barrier,
@@ -334,11 +362,7 @@ export class ModelRunner {
         else {
           linear(xb, tensorNames.w1(l), gate);
           linear(xb, tensorNames.w3(l), up);
-          add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => {
-            const groups = ceil(t * c.hiddenDim, WG);
-            const gx = Math.min(groups, MAX_DIM);
-            return [gx, ceil(groups, gx), 1];
-          });
+          add('swiglu', { H: c.hiddenDim }, [gate, up, counts], (t) => foldedGrid(ceil(t * c.hiddenDim, WG)));
         }
       }
       linear(gate, tensorNames.w2(l), x, { accumulate: true });

@@ -9,6 +9,7 @@ import {
   getWeightFormat,
   linearGrid,
   linearLaunch,
+  tiledLaunch,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';
 import { matmul, rope, swiglu } from '../../engine/reference/ops.ts';
@@ -88,6 +89,49 @@ for (const [name, options] of FORMATS) {
         assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
       });
     }
+  }
+}
+
+// The tiled kernel's epilogue (steps of 16+ tokens on GPUs), whole and with K split in 3 (the combine pass applies
+// it): T = 40 two token blocks, 2 H = 74 rows two row blocks, K = 173 five 32-value steps.
+for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
+  const format = getWeightFormat(name, options);
+  for (const splits of [1, 3]) {
+    test(`${format.name} SWIGLU epilogue, tiled kernel, ${splits} K parts`, async () => {
+      const ctx = await gpu();
+      const d = ctx.device;
+      const [T, K, H] = [40, 173, 37];
+      const x = randoms(T * K, 91, 2);
+      const w1 = randoms(H * K, 92, 0.7);
+      const w3 = randoms(H * K, 93, 0.7).map((v, i) => v + (i % 3) * 0.1);
+      const packed = format.pack(fuseRows([w1, w3], K, true), 2 * H, K);
+      const launch = tiledLaunch(format, { rows: 2 * H, cols: K, swiglu: true }, splits, T);
+      const y = buffer(d, T * H);
+      const cnt = counts(d, T);
+      const part = buffer(d, splits * T * 2 * H);
+      const by = {
+        x: buffer(d, x),
+        weights: buffer(d, packed.words),
+        y,
+        counts: cnt,
+        scales: undefined,
+        norm: undefined,
+      };
+      const buffers = format.bindings.map((b) => (b === 'scales' && packed.scales ? buffer(d, packed.scales) : by[b]));
+      buffers[6] = part;
+      const grid = linearGrid(2 * H, T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup, launch.splits);
+      await dispatch(ctx, launch.kernel, launch.constants, buffers, grid);
+      if (splits > 1) {
+        const combine = [undefined, undefined, y, cnt, undefined, undefined, part];
+        await dispatch(ctx, launch.kernel, launch.constants, combine, [Math.ceil((T * 2 * H) / 128)], 'combine');
+      }
+      const w = format.dequantize(packed);
+      const half = (odd: number) =>
+        Float32Array.from({ length: H * K }, (_, i) => w[(2 * Math.floor(i / K) + odd) * K + (i % K)]!);
+      const want = swiglu(matmul(x, half(0), T, H, K), matmul(x, half(1), T, H, K));
+      const got = await readF32(ctx, y, T * H);
+      assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
+    });
   }
 }
 

@@ -42,6 +42,7 @@ interface Case {
   acc?: boolean;
   outRows?: number; // USE_OUT_COUNT with counts.n_out = outRows
   tiled?: boolean; // kernels/matmul_tiled.wgsl (its own thread layout: WG, LANES, ROWS ignored)
+  splits?: number; // tiled: parts of K, then the combine pass
   seed: number;
 }
 
@@ -73,7 +74,7 @@ async function run(
     accumulate: c.acc ?? false,
     useOutCount: c.outRows !== undefined,
   };
-  const launch = c.tiled ? tiledLaunch(format, shape) : linearLaunch(format, shape);
+  const launch = c.tiled ? tiledLaunch(format, shape, c.splits ?? 1, c.T) : linearLaunch(format, shape);
   const y = c.acc ? buffer(d, y0) : buffer(d, c.T * c.N);
   const byBinding = {
     x: buffer(d, x),
@@ -83,10 +84,16 @@ async function run(
     scales: packed.scales ? buffer(d, packed.scales) : undefined,
     norm: buffer(d, new Float32Array(4)), // bound, not read (no folded norm)
   };
-  // The tiled kernel has no folded norm (binding 4).
+  // The tiled kernel has no folded norm (binding 4), and partial sums of K splits at binding 6.
   const buffers = format.bindings.map((b) => (c.tiled && b === 'norm' ? undefined : byBinding[b]!));
-  const grid = linearGrid(c.N, c.T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup);
+  const part = c.tiled ? buffer(d, (c.splits ?? 1) * c.T * c.N) : undefined;
+  if (part) buffers[6] = part;
+  const grid = linearGrid(c.N, c.T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup, launch.splits);
   await dispatch(ctx, launch.kernel, launch.constants, buffers, grid);
+  if ((c.splits ?? 1) > 1) {
+    const combine = [undefined, undefined, y, byBinding.counts, undefined, undefined, part];
+    await dispatch(ctx, launch.kernel, launch.constants, combine, [Math.ceil((rows * c.N) / 128)], 'combine');
+  }
   const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
   for (const b of buffers) b?.destroy();
   const want = matmul(x, format.dequantize(packed), rows, c.N, c.K);
@@ -137,8 +144,11 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
     { T: 20, K: 172, N: 37, WG: 128, LANES: 1, seed: 11, tiled: true },
     { T: 40, K: 173, N: 70, WG: 128, LANES: 1, seed: 12, tiled: true, acc: true },
     { T: 37, K: 100, N: 130, WG: 128, LANES: 1, seed: 13, tiled: true, outRows: 19 },
+    // K of 5 steps of 32 values in 3 parts (2, 2, 1 steps), and of 4 steps in 3 parts (2, 2, none), every format.
+    { T: 20, K: 150, N: 70, WG: 128, LANES: 1, seed: 14, tiled: true, splits: 3, acc: true },
+    { T: 33, K: 100, N: 37, WG: 128, LANES: 1, seed: 15, tiled: true, splits: 3, outRows: 21 },
   ] satisfies Case[]) {
-    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}`;
+    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}${c.splits ? ` ${c.splits} K splits` : ''}`;
     test(`${format.name} tiled T=${c.T} K=${c.K} N=${c.N}${what}`, async () => {
       const { got, want } = await run(format, c);
       assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);

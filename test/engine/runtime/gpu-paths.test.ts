@@ -10,7 +10,7 @@ import { loadModel } from '../../../engine/model/load.ts';
 import type { LoadedModel } from '../../../engine/model/weights.ts';
 import type { AttentionKind } from '../../../engine/ops/attention.ts';
 import type { Fusion } from '../../../engine/ops/fusion.ts';
-import { getWeightFormat, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
+import { getWeightFormat, tiledSplits, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
 import { CpuReference } from '../../../engine/reference/cpu-forward.ts';
 import { ModelRunner } from '../../../engine/runtime/model-runner.ts';
 import { gpu, relError } from '../../helpers/gpu.ts';
@@ -101,16 +101,10 @@ for (const [name, load] of [
   });
 }
 
-test('GPU code paths on lavapipe, packed formats: the same logits as the CPU paths of the format', async () => {
-  const model = await loadModel('preset:tiny');
+async function samePackedLogits(model: LoadedModel, formats: WeightFormat[]): Promise<void> {
   const cpu = await gpu();
   const gpuPaths = { ...cpu, isSoftware: false };
-  for (const format of [
-    getWeightFormat('f16'),
-    getWeightFormat('bf16'),
-    getWeightFormat('int8'),
-    getWeightFormat('int4', { groupSize: 32, symmetric: false }),
-  ]) {
+  for (const format of formats) {
     const want = await logitsOf(cpu, model, format, 'flash', 'on', prompt);
     const got = await logitsOf(gpuPaths, model, format, 'flash', 'on', prompt);
     for (let i = 0; i < want.length; i++) {
@@ -118,4 +112,19 @@ test('GPU code paths on lavapipe, packed formats: the same logits as the CPU pat
       assert.ok(e <= TOL, `${format.name}, row ${i}: relative error ${e}`);
     }
   }
+}
+
+test('GPU code paths on lavapipe, packed formats: the same logits as the CPU paths of the format', async () => {
+  await samePackedLogits(await loadModel('preset:tiny'), [
+    getWeightFormat('f16'),
+    getWeightFormat('bf16'),
+    getWeightFormat('int8'),
+    getWeightFormat('int4', { groupSize: 32, symmetric: false }),
+  ]);
+});
+
+test('GPU code paths on lavapipe: a layer whose K the tiled kernel splits (w2, K = 512) gives the same logits', async () => {
+  const config = { dim: 128, hiddenDim: 512, nHeads: 8, nKvHeads: 2, headDim: 16 };
+  assert.ok(tiledSplits(config.dim, config.hiddenDim) > 1, 'the case must split');
+  await samePackedLogits(randomModel(config), [getWeightFormat('f16'), getWeightFormat('int8')]);
 });
