@@ -52,7 +52,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   kvBlockSize: 16,
   kvBlocks: 0,
   kvBudgetBytes: 2 ** 31,
-  workgroupSize: 128,
+  workgroupSize: 256,
   precision: 'f32',
   quant: 'none',
   groupSize: 64,
