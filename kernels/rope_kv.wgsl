@@ -1,6 +1,8 @@
 // Rotary position embedding for q and k, then k and v stored into the paged KV cache in its --kv-cache format
-// (kernels/kv_store.wgsl). Invocations x < N_HEADS * HEAD_DIM / 2 rotate one pair of a query head; the next
-// N_KV_HEADS each rotate and store a whole KV head (a head's int8 scale and f16 words need all of it). The cache is
+// (kernels/kv_store.wgsl). Invocations x < N_HEADS * HEAD_DIM / 2 rotate one pair of a query head; the next write
+// one cache word each of k and v (f32 and f16 caches: a word holds 1 or 2 dimensions, each rotated on its own), or,
+// for an int8 cache, rotate and store a whole KV head each (its scale needs the whole head; engine/ops/kv-cache.ts,
+// ropeKvInvocations). A head per invocation was serial enough to cost ~40 us a layer on the H100. The cache is
 // paged: a token at position p of the sequence in slot s lives in block block_table[s][p / BLOCK] at offset
 // p % BLOCK, so sequences grow, shrink (speculative rollback) and move without copying.
 override WG: u32 = 64;
@@ -38,12 +40,28 @@ fn pair(p: u32, pos: u32) -> Pair {
   return Pair(select(2u * p, p, HALF), select(2u * p + 1u, p + half_dim, HALF), cos(angle), sin(angle));
 }
 
+// Dimension d of the KV head starting at k[src], rotated: the first of its pair gets a c - b s, the second a s + b c.
+fn rotated(src: u32, d: u32, pos: u32) -> f32 {
+  let half_dim = HEAD_DIM / 2u;
+  let p = select(d / 2u, d % half_dim, HALF);
+  let first = select(d % 2u == 0u, d < half_dim, HALF);
+  let r = pair(p, pos);
+  let a = k[src + r.a];
+  let b = k[src + r.b];
+  return select(a * r.s + b * r.c, a * r.c - b * r.s, first);
+}
+
+// Invocations after the query pairs: one per cache word of a head (f32: a dimension, f16: two), int8 one per head.
+fn kv_words() -> u32 {
+  return select(HEAD_DIM / select(1u, 2u, KV_FORMAT == 1u), 1u, KV_FORMAT == 2u);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.y;
   let half_dim = HEAD_DIM / 2u;
   let i = gid.x;
-  if (t >= counts.n_tokens || i >= N_HEADS * half_dim + N_KV_HEADS) { return; }
+  if (t >= counts.n_tokens || i >= N_HEADS * half_dim + N_KV_HEADS * kv_words()) { return; }
   let pos = positions[t];
   let qd = N_HEADS * HEAD_DIM;
   let kvd = N_KV_HEADS * HEAD_DIM;
@@ -68,9 +86,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     q[dst + r.b] = a * r.s + b * r.c;
     return;
   }
-  let kvh = i - N_HEADS * half_dim;
+  let j = i - N_HEADS * half_dim;
+  let kvh = j / kv_words();
   let at = kv_at(block_table[slots[t] * MAX_BLOCKS + pos / BLOCK] * BLOCK + pos % BLOCK, kvh);
   let src = kvh * HEAD_DIM;
+  if (KV_FORMAT != 2u) {
+    let word = j % kv_words();
+    if (KV_FORMAT == 1u) {
+      let ks = vec2f(rotated(k_at + src, 2u * word, pos), rotated(k_at + src, 2u * word + 1u, pos));
+      put(at + word, pack2x16float(ks), false);
+      put(at + word, pack2x16float(vec2f(v[v_at + src + 2u * word], v[v_at + src + 2u * word + 1u])), true);
+    } else {
+      put(at + word, bitcast<u32>(rotated(k_at + src, word, pos)), false);
+      put(at + word, bitcast<u32>(v[v_at + src + word]), true);
+    }
+    return;
+  }
   for (var p = 0u; p < half_dim; p++) {
     let r = pair(p, pos);
     let a = k[k_at + src + r.a];

@@ -81,3 +81,12 @@ export function kvDecodeHead(format: KvCacheFormat, words: Uint32Array, headDim:
 export function kvRoundTrip(format: KvCacheFormat, x: ArrayLike<number>): Float32Array {
   return kvDecodeHead(format, kvEncodeHead(format, x), x.length);
 }
+
+/**
+ * Invocations of kernels/rope_kv.wgsl per token: a query pair each, then a cache word of k and v each (f32: one
+ * dimension, f16: two), or for int8 a whole KV head each (its scale needs all of it).
+ */
+export function ropeKvInvocations(nHeads: number, headDim: number, nKvHeads: number, format: KvCacheFormat): number {
+  const kvWords = format === 'int8' ? 1 : format === 'f16' ? headDim / 2 : headDim;
+  return (nHeads * headDim) / 2 + nKvHeads * kvWords;
+}

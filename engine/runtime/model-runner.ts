@@ -7,7 +7,13 @@ import { type ModelConfig, tensorNames } from '../model/config.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { type AttentionBuffers, type AttentionKind, attentionPlan } from '../ops/attention.ts';
 import { type Fusion, fusedLinears } from '../ops/fusion.ts';
-import { checkKvFormat, type KvCacheFormat, kvBytesPerPosition, kvFormatCode } from '../ops/kv-cache.ts';
+import {
+  checkKvFormat,
+  type KvCacheFormat,
+  kvBytesPerPosition,
+  kvFormatCode,
+  ropeKvInvocations,
+} from '../ops/kv-cache.ts';
 import {
   defaultLinearParams,
   getWeightFormat,
@@ -329,7 +335,7 @@ export class ModelRunner {
           linear(xb, tensorNames.wv(l), v);
         }
       }
-      const invocations = (c.nHeads * c.headDim) / 2 + c.nKvHeads; // q pairs, then one per KV head
+      const invocations = ropeKvInvocations(c.nHeads, c.headDim, c.nKvHeads, kvCache);
       const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: this.maxBlocksPerSeq };
       add(
         'rope_kv',

@@ -1,6 +1,7 @@
 // Runs kernels/rope_kv.wgsl as the model runner launches it, for the kernel tests that need RoPE and a paged KV write.
 import type { GpuContext } from '../../engine/device/device.ts';
 import type { RopeLayout } from '../../engine/model/config.ts';
+import { KV_CACHE_FORMATS, ropeKvInvocations } from '../../engine/ops/kv-cache.ts';
 import { counts, dispatch } from './gpu.ts';
 
 export interface RopeKvShape {
@@ -40,7 +41,8 @@ export async function ropeKv(ctx: GpuContext, s: RopeKvShape, b: RopeKvBuffers, 
     ...(s.qkv ? { QKV: 1 } : {}),
     ...(s.kvFormat !== undefined ? { KV_FORMAT: s.kvFormat } : {}),
   };
-  const invocations = (s.heads * s.headDim) / 2 + s.kvHeads; // query pairs, then one per KV head
+  const format = KV_CACHE_FORMATS[s.kvFormat ?? 0]!; // kvFormatCode's inverse
+  const invocations = ropeKvInvocations(s.heads, s.headDim, s.kvHeads, format);
   await dispatch(
     ctx,
     'rope_kv',
