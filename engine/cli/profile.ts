@@ -33,7 +33,7 @@ function printProfile(p: DecodeProfile): void {
   const total = p.kernels.reduce((s, k) => s + k.ms, 0);
   const lines = [
     `batch ${p.batch}: one pass: encode + submit ${f(p.pass.encodeMs)} ms (CPU), pass ${f(p.pass.gpuMs)} ms (GPU), until done ${f(p.pass.wallMs)} ms`,
-    `batch ${p.batch}: step wall ${f(p.stepMs)} ms (${f(p.noReadbackMs)} without the logits readback), sum of kernels ${f(total)} ms`,
+    `batch ${p.batch}: step wall ${f(p.stepMs)} ms greedy (token ids read back; ${f(p.logitsMs)} with every row's logits, ${f(p.noReadbackMs)} with nothing), sum of kernels ${f(total)} ms`,
     '| kernel | dispatches | ms/step | share |',
     '| --- | --- | --- | --- |',
     ...p.kernels.map((k) => `| ${k.name} | ${k.dispatches} | ${f(k.ms)} | ${((k.ms / total) * 100).toFixed(1)}% |`),

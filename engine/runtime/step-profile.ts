@@ -90,8 +90,9 @@ export async function timeStep(
 export interface DecodeProfile {
   batch: number;
   context: number; // the position every sequence decodes at
-  stepMs: number; // an ordinary step, logits read back (median of 5)
-  noReadbackMs: number; // the same without reading logits back
+  stepMs: number; // a greedy step as the engine runs it: token ids read back (median of 5)
+  logitsMs: number; // the same with every row's logits read back (sampled rows)
+  noReadbackMs: number; // the same with nothing read back
   pass: { encodeMs: number; gpuMs: number; wallMs: number }; // timeStep, median of 5 each
   kernels: { name: string; dispatches: number; ms: number }[]; // per name, summed over layers, median of 5
 }
@@ -114,21 +115,22 @@ export async function profileDecode(runner: ModelRunner, batch: number, context:
   };
   // GPUs lower their clocks when idle: step for a while first, or the first figures measure the clock ramp.
   const warm = performance.now();
-  for (let i = 0; i < 3 || performance.now() - warm < WARMUP_MS; i++) await runner.step(input);
+  for (let i = 0; i < 3 || performance.now() - warm < WARMUP_MS; i++) await runner.run(input, { logitRows: [] });
   const five = async <T>(f: () => Promise<T>): Promise<T[]> => {
     const out: T[] = [];
     for (let i = 0; i < 5; i++) out.push(await f());
     return out;
   };
-  const wall = async (x: StepInput) =>
+  const wall = async (x: StepInput, logitRows?: number[]) =>
     median(
       await five(async () => {
         const t0 = performance.now();
-        await runner.step(x);
+        await runner.run(x, logitRows ? { logitRows } : {});
         return performance.now() - t0;
       }),
     );
-  const stepMs = await wall(input);
+  const stepMs = await wall(input, []);
+  const logitsMs = await wall(input);
   const noReadbackMs = await wall({ ...input, outRows: [] });
   const timed = await five(() => timeStep(runner, input));
   const pass = {
@@ -152,5 +154,5 @@ export async function profileDecode(runner: ModelRunner, batch: number, context:
   const kernels = [...byName]
     .map(([name, e]) => ({ name, dispatches: e.dispatches, ms: median(e.ms) }))
     .sort((a, b) => b.ms - a.ms);
-  return { batch, context, stepMs, noReadbackMs, pass, kernels };
+  return { batch, context, stepMs, logitsMs, noReadbackMs, pass, kernels };
 }
