@@ -3,7 +3,9 @@
 //   - wq, wk, wv become one linear 'wqkv' over their stacked rows; its output [T, q | k | v] feeds rope_kv (QKV);
 //   - w1, w3 become one linear 'w13' over their interleaved rows (gate row n at 2n, up row n at 2n + 1) whose kernel
 //     stores silu(gate) * up as it finishes each pair (the SWIGLU epilogue of kernels/matmul*.wgsl), so the FFN's
-//     activation needs no dispatch and gate and up never reach memory.
+//     activation needs no dispatch and gate and up never reach memory;
+//   - on GPUs with a packed weight format, each layer's input RMSNorm runs inside the linear that reads it
+//     (kernels/matmul_packed.wgsl, NORM) on decode-sized steps.
 // Quantization works per row (int8) or per group of one row (int4), so packing the fused matrix packs each row as it
 // would have been packed alone: fused and unfused layers compute the same products.
 // This module says which matrices fuse and where their rows go; gpu-weights.ts uploads them, model-runner.ts
