@@ -9,7 +9,9 @@ import {
   getWeightFormat,
   linearGrid,
   linearLaunch,
+  type PackedWeight,
   tiledLaunch,
+  type WeightFormat,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';
 import { matmul, rope, swiglu } from '../../engine/reference/ops.ts';
@@ -34,6 +36,27 @@ const LAYOUTS = [
 ] as const;
 
 let seed = 500;
+/**
+ * y [T, H] against the reference: x times the dequantized gate and up rows (even and odd rows of the fused matrix),
+ * then silu(gate) * up.
+ */
+async function checkSwiglu(
+  format: WeightFormat,
+  packed: PackedWeight,
+  x: Float32Array,
+  y: GPUBuffer,
+  T: number,
+  H: number,
+  K: number,
+): Promise<void> {
+  const w = format.dequantize(packed);
+  const half = (odd: number) =>
+    Float32Array.from({ length: H * K }, (_, i) => w[(2 * Math.floor(i / K) + odd) * K + (i % K)]!);
+  const want = swiglu(matmul(x, half(0), T, H, K), matmul(x, half(1), T, H, K));
+  const got = await readF32(await gpu(), y, T * H);
+  assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
+}
+
 for (const [name, options] of FORMATS) {
   const format = getWeightFormat(name, options);
   const multiRow = format.multiRow !== false;
@@ -80,13 +103,7 @@ for (const [name, options] of FORMATS) {
           format.bindings.map((b) => byBinding[b]!),
           grid,
         );
-        // The reference multiplies by the dequantized gate and up rows (even and odd rows of the fused matrix).
-        const w = format.dequantize(packed);
-        const half = (odd: number) =>
-          Float32Array.from({ length: H * K }, (_, i) => w[(2 * Math.floor(i / K) + odd) * K + (i % K)]!);
-        const want = swiglu(matmul(x, half(0), T, H, K), matmul(x, half(1), T, H, K));
-        const got = await readF32(ctx, y, T * H);
-        assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
+        await checkSwiglu(format, packed, x, y, T, H, K);
       });
     }
   }
@@ -125,12 +142,7 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
         const combine = [undefined, undefined, y, cnt, undefined, undefined, part];
         await dispatch(ctx, launch.kernel, launch.constants, combine, [Math.ceil((T * 2 * H) / 128)], 'combine');
       }
-      const w = format.dequantize(packed);
-      const half = (odd: number) =>
-        Float32Array.from({ length: H * K }, (_, i) => w[(2 * Math.floor(i / K) + odd) * K + (i % K)]!);
-      const want = swiglu(matmul(x, half(0), T, H, K), matmul(x, half(1), T, H, K));
-      const got = await readF32(ctx, y, T * H);
-      assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
+      await checkSwiglu(format, packed, x, y, T, H, K);
     });
   }
 }
