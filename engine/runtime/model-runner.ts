@@ -419,7 +419,7 @@ export class ModelRunner {
 
   /**
    * Runs one step: every out row's argmax, and the logits of `logitRows` only (sampled rows; greedy ones need
-   * none). The step is one command buffer; while the GPU runs it, the command buffer of the same rows one position
+   * none). The step is one command buffer; on GPUs, while it runs, the command buffer of the same rows one position
    * on (the next decode step) is encoded, so a decode loop's CPU encoding overlaps the GPU's work.
    */
   async run(input: StepInput, options: RunOptions = {}): Promise<StepOutput> {
@@ -431,8 +431,11 @@ export class ModelRunner {
     this.prepared = undefined;
     const q = this.device.queue;
     q.submit([commands]);
-    if (len < this.config.maxSeqLen)
+    // On a CPU adapter the "GPU" work runs on the same cores, so encoding ahead gains nothing there, and steps whose
+    // shape changes (speculative verification, prefill) would pay for an encode they never use.
+    if (!this.software && len < this.config.maxSeqLen) {
       this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows) };
+    }
     if (r === 0) {
       await q.onSubmittedWorkDone();
       return { argmax: noRows, logits: noRows };
