@@ -1,5 +1,5 @@
 // What the benchmark scripts share: flag parsing and the --formats names.
-import type { EngineOptions } from '../engine/runtime/engine.ts';
+import type { EngineOptions } from '../engine/runtime/engine-options.ts';
 
 /** The value after --name on the command line, or the fallback. */
 export function arg(name: string, fallback: string): string {

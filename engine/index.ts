@@ -11,7 +11,8 @@ import { registerServe } from './server/serve-command.ts';
 export { createDevice, type GpuContext } from './device/device.ts';
 export { BenchError } from './errors.ts';
 export { loadModel, loadTokenizer } from './model/load.ts';
-export { type EngineOptions, WebGpuEngine } from './runtime/engine.ts';
+export { WebGpuEngine } from './runtime/engine.ts';
+export type { EngineOptions } from './runtime/engine-options.ts';
 export type { Engine, GenerationRequest, GenerationResult } from './runtime/types.ts';
 export type { Tokenizer } from './tokenizer/types.ts';
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createDevice } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
-import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine-options.ts';
 import { evaluateNll } from '../runtime/eval.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { intArg } from './options.ts';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { createDevice } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
-import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine-options.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { type DecodeProfile, profileDecode } from '../runtime/step-profile.ts';
 import { intArg } from './options.ts';

@@ -6,8 +6,7 @@ import { loadModel } from '../model/load.ts';
 import { ATTENTION_KINDS } from '../ops/attention.ts';
 import { FUSION_MODES } from '../ops/fusion.ts';
 import { KV_CACHE_FORMATS } from '../ops/kv-cache.ts';
-import type { EngineOptions } from '../runtime/engine.ts';
-import { DEFAULT_ENGINE_OPTIONS } from '../runtime/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../runtime/engine-options.ts';
 import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
 import { enumArg, intArg } from './options.ts';
 

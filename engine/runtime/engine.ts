@@ -1,99 +1,28 @@
 // The engine: a step loop over the scheduler and the model runner.
-//   schedule -> runner.step -> postprocess (sample, append, finish)
+//   schedule -> runner.run -> postprocess (sample, append, finish)
 // generate() enqueues a sequence and streams its events; many generate() calls share the loop, which is how
 // batching happens.
 import type { GpuContext } from '../device/device.ts';
 import type { LoadedModel } from '../model/weights.ts';
-import type { AttentionKind } from '../ops/attention.ts';
-import type { Fusion } from '../ops/fusion.ts';
-import { type KvCacheFormat, kvBytesPerPosition } from '../ops/kv-cache.ts';
-import { getWeightFormat } from '../ops/weight-formats.ts';
+import { kvBytesPerPosition } from '../ops/kv-cache.ts';
 import { Sampler } from '../sampling/sampler.ts';
 import { StopMatcher } from '../sampling/stop.ts';
 import { createProposer } from '../spec/index.ts';
 import { Speculator } from '../spec/speculator.ts';
-import type { SpecMethod } from '../spec/types.ts';
 import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
-import { ModelRunner, type RunnerOptions, type StepOutput } from './model-runner.ts';
-import { type BatchMode, type Chunk, Scheduler } from './scheduler.ts';
+import { DEFAULT_ENGINE_OPTIONS, type EngineOptions, kernelToggles } from './engine-options.ts';
+import { ModelRunner, type StepOutput } from './model-runner.ts';
+import { type Chunk, Scheduler } from './scheduler.ts';
 import { Sequence } from './sequence.ts';
 import type { Engine, EngineMetrics, GenerationEvent, GenerationRequest, GenerationResult } from './types.ts';
-
-export interface EngineOptions {
-  batch: BatchMode;
-  maxBatch: number;
-  maxNumTokens: number;
-  prefillChunk: number;
-  kvBlockSize: number;
-  kvBlocks: number; // 0 = derived from maxBatch and the context, within kvBudgetBytes
-  kvBudgetBytes: number;
-  workgroupSize: number;
-  precision: 'f32' | 'f16' | 'bf16'; // weight storage of the linear layers
-  quant: 'none' | 'int8' | 'int4'; // overrides precision for the linear layers
-  groupSize: number; // int4 groups along K
-  symmetric: boolean; // int4: symmetric (scale) or asymmetric (scale + min)
-  attention: AttentionKind; // engine/ops/attention.ts
-  kvCache: KvCacheFormat; // engine/ops/kv-cache.ts
-  fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
-  spec: SpecMethod;
-  specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
-  ngramSize: number; // --spec ngram: longest suffix matched
-  exitLayer: number; // --spec layerskip: layers the drafter runs
-  draftModel?: LoadedModel; // --spec draft
-}
-
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
-  batch: 'continuous',
-  maxBatch: 32,
-  maxNumTokens: 512,
-  prefillChunk: 0,
-  kvBlockSize: 16,
-  kvBlocks: 0,
-  kvBudgetBytes: 2 ** 31,
-  workgroupSize: 256,
-  precision: 'f32',
-  quant: 'none',
-  groupSize: 64,
-  symmetric: true,
-  attention: 'flash',
-  kvCache: 'f32',
-  fusion: 'on',
-  spec: 'none',
-  specDepth: 4,
-  ngramSize: 3,
-  exitLayer: 1,
-};
 
 interface SeqState {
   sampler: Sampler;
   decoder: TokenStreamDecoder;
   stop: StopMatcher;
   stopIds: Set<number>;
-}
-
-/** The runner's kernel toggles from the engine's (every runner of an engine, its draft's, bench eval and profile). */
-export function kernelToggles(
-  o: Pick<
-    EngineOptions,
-    'workgroupSize' | 'precision' | 'quant' | 'groupSize' | 'symmetric' | 'attention' | 'kvCache' | 'fusion'
-  >,
-): Pick<RunnerOptions, 'workgroupSize' | 'weightFormat' | 'attention' | 'kvCache' | 'fusion'> {
-  return {
-    workgroupSize: o.workgroupSize,
-    weightFormat: weightFormatOf(o),
-    attention: o.attention,
-    kvCache: o.kvCache,
-    fusion: o.fusion,
-  };
-}
-
-/** The linear layers' format from the precision and quant toggles (quant wins: it quantizes from the weights). */
-export function weightFormatOf(o: Pick<EngineOptions, 'precision' | 'quant' | 'groupSize' | 'symmetric'>) {
-  if (o.quant === 'int4') return getWeightFormat('int4', { groupSize: o.groupSize, symmetric: o.symmetric });
-  if (o.quant === 'int8') return getWeightFormat('int8');
-  return getWeightFormat(o.precision);
 }
 
 export class WebGpuEngine implements Engine {

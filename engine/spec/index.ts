@@ -3,7 +3,7 @@ import type { GpuContext } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { BlockManager } from '../runtime/block-manager.ts';
-import { type EngineOptions, kernelToggles } from '../runtime/engine.ts';
+import { type EngineOptions, kernelToggles } from '../runtime/engine-options.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { ModelDrafter } from './drafter.ts';
 import { NgramProposer } from './ngram.ts';
