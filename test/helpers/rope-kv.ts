@@ -2,7 +2,7 @@
 import type { GpuContext } from '../../engine/device/device.ts';
 import type { RopeLayout } from '../../engine/model/config.ts';
 import { KV_CACHE_FORMATS, ropeKvInvocations } from '../../engine/ops/kv-cache.ts';
-import { counts, dispatch } from './gpu.ts';
+import { buffer, counts, dispatch } from './gpu.ts';
 
 export interface RopeKvShape {
   heads: number;
@@ -22,12 +22,23 @@ export interface RopeKvBuffers {
   v: GPUBuffer;
   kCache: GPUBuffer;
   vCache: GPUBuffer;
-  positions: GPUBuffer;
-  slots: GPUBuffer;
-  blockTable: GPUBuffer;
 }
 
-export async function ropeKv(ctx: GpuContext, s: RopeKvShape, b: RopeKvBuffers, tokens: number): Promise<void> {
+/** The step's index arrays, uploaded by ropeKv. */
+export interface RopeKvIndices {
+  positions: Uint32Array; // [T]
+  slots: Uint32Array; // [T]
+  blockTable: Uint32Array; // [slots, maxBlocks]
+}
+
+export async function ropeKv(
+  ctx: GpuContext,
+  s: RopeKvShape,
+  b: RopeKvBuffers,
+  ix: RopeKvIndices,
+  tokens: number,
+): Promise<void> {
+  const d = ctx.device;
   const WG = s.workgroupSize ?? 64;
   const constants: Record<string, number> = {
     WG,
@@ -47,7 +58,11 @@ export async function ropeKv(ctx: GpuContext, s: RopeKvShape, b: RopeKvBuffers, 
     ctx,
     'rope_kv',
     constants,
-    [b.q, b.k, b.v, b.kCache, b.vCache, b.positions, b.slots, b.blockTable, counts(ctx.device, tokens)],
+    [
+      ...[b.q, b.k, b.v, b.kCache, b.vCache],
+      ...[ix.positions, ix.slots, ix.blockTable].map((a) => buffer(d, a)),
+      counts(d, tokens),
+    ],
     [Math.ceil(invocations / WG), tokens],
   );
 }

@@ -38,10 +38,8 @@ for (const layout of ['interleaved', 'half'] as const) {
         v: buffer(d, v),
         kCache: kc,
         vCache: vc,
-        positions: buffer(d, positions),
-        slots: buffer(d, slots),
-        blockTable: buffer(d, table),
       },
+      { positions, slots, blockTable: table },
       T,
     );
     const pos = [...positions];

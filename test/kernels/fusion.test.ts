@@ -188,10 +188,8 @@ for (const layout of ['interleaved', 'half'] as const) {
         v: qkvBuf,
         kCache: kc,
         vCache: vc,
-        positions: buffer(d, positions),
-        slots: buffer(d, slots),
-        blockTable: buffer(d, table),
       },
+      { positions, slots, blockTable: table },
       T,
     );
     const pos = [...positions];

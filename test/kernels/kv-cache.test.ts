@@ -54,10 +54,8 @@ for (const [format, layout] of [
         v: buffer(d, v),
         kCache: kc,
         vCache: vc,
-        positions: buffer(d, positions),
-        slots: buffer(d, slots),
-        blockTable: buffer(d, table),
       },
+      { positions, slots, blockTable: table },
       T,
     );
     const kGot = new Uint32Array(await readBuffer(d, kc, cacheWords * 4));
