@@ -89,10 +89,19 @@ for (const name of formats) {
           if (variant.includes('sg') && lanes !== 32) continue;
           // tiled: kernels/matmul_tiled.wgsl, which has its own thread layout (run once, with the first params).
           if (variant === 'tiled' && (format.multiRow === false || pi > 0)) continue;
+          if (variant.startsWith('dot') && !format.intDot) continue; // integer dot products: int8, int4 only
           const launch =
             variant === 'tiled'
               ? tiledLaunch(format, { rows, cols })
-              : linearLaunch(format, { rows, cols, workgroupSize: WG, lanes, rowsPerThread, unroll });
+              : linearLaunch(format, {
+                  rows,
+                  cols,
+                  workgroupSize: WG,
+                  lanes,
+                  rowsPerThread,
+                  unroll,
+                  intDot: variant.startsWith('dot'),
+                });
           const pipeline = variantPipeline(launch.kernel, launch.constants, variant);
           const byBinding: Record<string, GPUBuffer | undefined> = { x, y, counts, scales, norm: counts };
           const binds = ws.map((w) =>
@@ -135,12 +144,14 @@ for (const name of formats) {
   }
 }
 
-// Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens), nostage (x from global memory), exact (register
+// Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens), dot
+// (kernels/matmul_dot.wgsl, --int-dot on; dotc: x quantized a chunk per thread), nostage (x from global memory), exact (register
 // arrays sized to ROWS and UNROLL, not their maxima), sg (row sums reduced with subgroupAdd; lanes must be 32).
 function variantPipeline(kernel: string, constants: Record<string, number>, variant: string): GPUComputePipeline {
   let src = kernelSource(kernel);
   const c = { ...constants };
   if (variant.includes('nostage')) c.STAGE_X = 0;
+  if (variant === 'dotc') c.STAGE_WORDS = 0;
   if (variant.includes('exact')) {
     src = src
       .replace('const MAX_ROWS: u32 = 4u;', `const MAX_ROWS: u32 = ${c.ROWS}u;`)

@@ -49,3 +49,26 @@ fn row_scale(_n: u32) -> f32 {
   return 1.0;
 }
 
+
+// Integer dot products (kernels/matmul_dot.wgsl): x quantized to int8 per chunk, two vec4<u32> of it per chunk.
+// Masking a word with 0x0f0f0f0f leaves its even codes (k = 8j, 8j+2, 8j+4, 8j+6) one per byte, and shifting it by 4
+// first the odd ones: two instructions turn 8 codes into bytes that dot4I8Packed multiplies by x codes arranged to
+// match (plane 0 the even k, plane 1 the odd). Codes are unsigned 0..15, which as signed bytes are themselves.
+const XQV: u32 = 2u;
+
+// What idot_chunk's codes are offset by: symmetric codes are q + 8.
+fn code_centre() -> f32 {
+  return select(8.0, 0.0, ASYM);
+}
+
+// The chunk value whose x code sits in byte `b` of quantized word `i` (plane i / 4, word j = i % 4).
+fn x_source(i: u32, b: u32) -> u32 {
+  return 8u * (i % 4u) + 2u * b + i / 4u;
+}
+
+fn idot_chunk(c: vec4<u32>, xq: array<vec4<u32>, XQV>) -> i32 {
+  let m = 0x0f0f0f0fu;
+  return dot4I8Packed(c.x & m, xq[0].x) + dot4I8Packed((c.x >> 4u) & m, xq[1].x) + dot4I8Packed(c.y & m, xq[0].y) +
+    dot4I8Packed((c.y >> 4u) & m, xq[1].y) + dot4I8Packed(c.z & m, xq[0].z) + dot4I8Packed((c.z >> 4u) & m, xq[1].z) +
+    dot4I8Packed(c.w & m, xq[0].w) + dot4I8Packed((c.w >> 4u) & m, xq[1].w);
+}

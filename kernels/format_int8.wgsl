@@ -36,3 +36,21 @@ fn row_scale(n: u32) -> f32 {
   return scales[n];
 }
 
+
+// Integer dot products (kernels/matmul_dot.wgsl): x quantized to int8 per chunk, XQV vec4<u32> of it per chunk, in
+// the order x_source gives; idot_chunk sums code * x code exactly, four bytes per dot4I8Packed.
+const XQV: u32 = 1u;
+
+fn code_centre() -> f32 {
+  return 0.0;
+}
+
+// The chunk value whose x code sits in byte `b` of quantized word `i`: int8 codes are in k order.
+fn x_source(i: u32, b: u32) -> u32 {
+  return 4u * i + b;
+}
+
+fn idot_chunk(c: vec4<u32>, xq: array<vec4<u32>, XQV>) -> i32 {
+  return dot4I8Packed(c.x, xq[0].x) + dot4I8Packed(c.y, xq[0].y) + dot4I8Packed(c.z, xq[0].z) +
+    dot4I8Packed(c.w, xq[0].w);
+}

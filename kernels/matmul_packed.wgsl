@@ -41,8 +41,6 @@ struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(3) var<storage, read> counts: Counts;
 
 var<workgroup> xs: array<vec4f, XS / 4u>; // [chunk, XV] one slice of one token's x, swizzled (xs_index)
-var<workgroup> partial: array<f32, WG * MAX_ROWS>; // [row r, thread] sums, reduced over each row group's lanes
-var<workgroup> squares: array<f32, WG>; // NORM: each thread's sum of x^2 of the token, reduced over the workgroup
 @group(0) @binding(4) var<storage, read> norm_w: array<f32>; // [K] (read only with NORM)
 
 // Where vec4 q of chunk c sits in xs. The 8 threads of a quarter warp read chunks c..c+7 at once; XORing q with bits
@@ -71,6 +69,7 @@ fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
 }
 
 //! include matmul_store
+//! include matmul_reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -137,36 +136,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
     var inv_rms = 1.0;
-    if (NORM) {
-      squares[lid] = ss;
-      workgroupBarrier();
-      for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { squares[lid] += squares[lid + s]; }
-        workgroupBarrier();
-      }
-      inv_rms = inverseSqrt(squares[0] / f32(K) + EPS);
-      workgroupBarrier(); // the next token overwrites squares
-    }
+    if (NORM) { inv_rms = rms_scale(ss, lid); }
     for (var r = 0u; r < ROWS; r++) { acc[r] *= row_scale(min(n0 + r, N - 1u)) * inv_rms; }
-    if (LANES == 1u) {
-      for (var r = 0u; r < ROWS; r++) {
-        // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
-        if (n0 + r < N) { store(t, n0 + r, acc[r], acc[r - r % 2u]); }
-      }
-    } else {
-      for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] = acc[r]; }
-      workgroupBarrier();
-      for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
-          for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] += partial[r * WG + lid + s]; }
-        }
-        workgroupBarrier();
-      }
-      for (var r = lane; r < ROWS; r += LANES) {
-        let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, ROWS even)
-        if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane], gate); }
-      }
-      workgroupBarrier(); // the next token overwrites partial
-    }
+    finish_rows(t, n0, lid, acc);
   }
 }

@@ -6,6 +6,7 @@ import { loadModel } from '../model/load.ts';
 import { ATTENTION_KINDS } from '../ops/attention.ts';
 import { FUSION_MODES } from '../ops/fusion.ts';
 import { KV_CACHE_FORMATS } from '../ops/kv-cache.ts';
+import { INT_DOT_MODES } from '../ops/weight-formats.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../runtime/engine-options.ts';
 import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
 import { enumArg, intArg } from './options.ts';
@@ -25,6 +26,7 @@ export interface ToggleFlags {
   workgroupSize: number;
   attention: EngineOptions['attention'];
   fusion: EngineOptions['fusion'];
+  intDot: EngineOptions['intDot'];
   kvCache: EngineOptions['kvCache'];
   batch: EngineOptions['batch'];
   maxBatch: number;
@@ -81,6 +83,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       d.fusion,
     )
     .option(
+      '--int-dot <on|off>',
+      `int8/int4 weights: ${INT_DOT_MODES.join('|')} (on: activations quantized to int8 per block, integer dot products)`,
+      enumArg('--int-dot', INT_DOT_MODES),
+      d.intDot,
+    )
+    .option(
       '--batch <mode>',
       `batching: ${BATCH_MODES.join('|')}`,
       enumArg('--batch', BATCH_MODES),
@@ -121,6 +129,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     workgroupSize: f.workgroupSize,
     attention: f.attention,
     fusion: f.fusion,
+    intDot: f.intDot,
     kvCache: f.kvCache,
     precision: f.precision,
     quant: f.quant,
@@ -142,6 +151,7 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
     kvCache: f.kvCache,
     attention: f.attention,
     fusion: f.fusion,
+    ...(f.quant === 'none' ? {} : { intDot: f.intDot }),
     workgroupSize: f.workgroupSize,
     batch: f.batch,
     maxBatch: f.batch === 'none' ? 1 : f.maxBatch,

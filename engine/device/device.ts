@@ -16,6 +16,7 @@ export interface GpuContext {
   hasF16: boolean;
   hasTimestamps: boolean;
   isSoftware: boolean; // lavapipe/llvmpipe/SwiftShader: timings mean CPU speed
+  wgslFeatures: string[]; // WGSL language features the implementation has (e.g. packed_4x8_integer_dot_product)
 }
 
 // dawn.node crashes when the GPU object is garbage-collected while a device lives, so it is pinned here for the life
@@ -105,5 +106,6 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
     hasF16: wanted.includes('shader-f16'),
     hasTimestamps: wanted.includes('timestamp-query'),
     isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(`${description} ${info.architecture}`),
+    wgslFeatures: [...gpu.wgslLanguageFeatures].sort(),
   };
 }

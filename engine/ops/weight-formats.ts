@@ -48,6 +48,8 @@ export interface WeightFormat {
   constants(rows: number, cols: number): Record<string, number>;
   /** False for the f32 kernel (kernels/matmul.wgsl), which has no ROWS constant. */
   readonly multiRow?: boolean;
+  /** Integer formats: a kernels/<kernel>_dot.wgsl multiplies int8-quantized x with integer dot products (--int-dot). */
+  readonly intDot?: { chunk: number; xWords: number }; // values per chunk, vec4<u32> of quantized x per chunk
 }
 
 /** f32: the engine's original layout and kernel (kernels/matmul.wgsl), no packing, no padding. */
@@ -66,6 +68,12 @@ function f32Format(): WeightFormat {
     constants: () => ({}),
   };
 }
+
+/** The --int-dot toggle's values. */
+export const INT_DOT_MODES = ['on', 'off'] as const;
+export type IntDot = (typeof INT_DOT_MODES)[number];
+/** The WGSL language feature kernels/matmul_dot.wgsl needs (dot4I8Packed, pack4xI8). */
+export const INT_DOT_FEATURE = 'packed_4x8_integer_dot_product';
 
 export interface WeightFormatOptions {
   groupSize?: number; // int4 only: 32, 64 or 128 (default 64)
@@ -116,6 +124,9 @@ export interface LinearShape {
   // The layer's input RMSNorm folded into the kernel (packed formats on the GPU path): binding 4 holds the norm's
   // weight [K], and y = (W (x * norm)) / sqrt(mean(x^2) + eps). Saves the norm's dispatch and its round trip.
   norm?: { eps: number };
+  // --int-dot: x quantized to int8 per chunk and multiplied with integer dot products (kernels/matmul_dot.wgsl);
+  // integer formats only, K within intDotFits.
+  intDot?: boolean;
 }
 
 export interface LinearLaunch {
@@ -181,6 +192,23 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     ...swiglu,
     ...format.constants(s.rows, s.cols),
   };
+  if (s.intDot) {
+    if (!format.intDot) {
+      throw new BenchError('UNSUPPORTED', `--int-dot on needs int8 or int4 weights (got ${format.name})`);
+    }
+    if (s.workgroupSize % (4 * format.intDot.xWords) !== 0) {
+      // kernels/matmul_dot.wgsl quantizes a chunk's words with consecutive threads of one workgroup.
+      throw new BenchError('BAD_INPUT', `--int-dot: workgroup size ${s.workgroupSize} must be a multiple of 8`);
+    }
+    const unroll = s.unroll ?? 2;
+    Object.assign(constants, { ROWS: rowsPerThread, UNROLL: unroll }, s.norm ? { NORM: 1, EPS: s.norm.eps } : {});
+    return {
+      kernel: `${format.kernel}_dot`,
+      constants,
+      rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread,
+      tokensPerWorkgroup: TOKEN_TILE,
+    };
+  }
   if (format.multiRow !== false) {
     const xStage = s.xStage ?? DEFAULT_X_STAGE;
     if (!Number.isInteger(xStage) || xStage < MIN_X_STAGE || xStage % 4 !== 0) {
@@ -204,6 +232,18 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread,
     tokensPerWorkgroup: TOKEN_TILE,
   };
+}
+
+/**
+ * Whether kernels/matmul_dot.wgsl can hold a token's quantized x (and its reductions) for K = cols in `bytes` of
+ * workgroup memory: it quantizes the whole of K at once.
+ */
+export function intDotFits(format: WeightFormat, cols: number, workgroupSize: number, bytes: number): boolean {
+  if (!format.intDot) return false;
+  const chunks = Math.ceil(cols / format.intDot.chunk);
+  // xq and xd per chunk; partial sums, squares, word maxima and sums per thread.
+  const need = chunks * (16 * format.intDot.xWords + 8) + workgroupSize * (MAX_ROWS_PER_THREAD + 3) * 4;
+  return need <= bytes;
 }
 
 /**
@@ -292,6 +332,23 @@ export function defaultLinearParams(
   if (software) return { lanes: 1, rowsPerThread: swiglu && multiRow ? 2 : 1, unroll: 1 };
   const lanes = Math.min(32, workgroupSize);
   return multiRow ? { lanes, rowsPerThread: 4, unroll: 2 } : { lanes, rowsPerThread: 1 };
+}
+
+/**
+ * Thread layout of the integer-dot kernel (kernels/matmul_dot.wgsl): on GPUs 4 rows a thread and 4 chunks' loads in
+ * flight, 16 lanes a row for layers at least 4x taller than wide (llama-7b's w13: 85 us against 113 with 32 lanes on
+ * an H100), 32 otherwise (its w2: 70 against 84-107 us with 16); on CPUs as defaultLinearParams.
+ */
+export function intDotParams(
+  format: WeightFormat,
+  rows: number,
+  cols: number,
+  software: boolean,
+  workgroupSize: number,
+  swiglu = false,
+): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll'> {
+  if (software) return defaultLinearParams(format, software, workgroupSize, swiglu);
+  return { lanes: Math.min(rows >= 4 * cols ? 16 : 32, workgroupSize), rowsPerThread: 4, unroll: 4 };
 }
 
 const MAX_DIM = 65535;

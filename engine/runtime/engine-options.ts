@@ -5,7 +5,7 @@ import type { LoadedModel } from '../model/weights.ts';
 import type { AttentionKind } from '../ops/attention.ts';
 import type { Fusion } from '../ops/fusion.ts';
 import type { KvCacheFormat } from '../ops/kv-cache.ts';
-import { getWeightFormat } from '../ops/weight-formats.ts';
+import { getWeightFormat, type IntDot } from '../ops/weight-formats.ts';
 import type { SpecMethod } from '../spec/types.ts';
 import type { RunnerOptions } from './model-runner.ts';
 import type { BatchMode } from './scheduler.ts';
@@ -26,6 +26,7 @@ export interface EngineOptions {
   attention: AttentionKind; // engine/ops/attention.ts
   kvCache: KvCacheFormat; // engine/ops/kv-cache.ts
   fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
+  intDot: IntDot; // int8/int4 layers: x quantized to int8, integer dot products (kernels/matmul_dot.wgsl)
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
   ngramSize: number; // --spec ngram: longest suffix matched
@@ -49,6 +50,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   attention: 'flash',
   kvCache: 'f32',
   fusion: 'on',
+  intDot: 'on',
   spec: 'none',
   specDepth: 4,
   ngramSize: 3,
@@ -59,15 +61,16 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 export function kernelToggles(
   o: Pick<
     EngineOptions,
-    'workgroupSize' | 'precision' | 'quant' | 'groupSize' | 'symmetric' | 'attention' | 'kvCache' | 'fusion'
+    'workgroupSize' | 'precision' | 'quant' | 'groupSize' | 'symmetric' | 'attention' | 'kvCache' | 'fusion' | 'intDot'
   >,
-): Pick<RunnerOptions, 'workgroupSize' | 'weightFormat' | 'attention' | 'kvCache' | 'fusion'> {
+): Pick<RunnerOptions, 'workgroupSize' | 'weightFormat' | 'attention' | 'kvCache' | 'fusion' | 'intDot'> {
   return {
     workgroupSize: o.workgroupSize,
     weightFormat: weightFormatOf(o),
     attention: o.attention,
     kvCache: o.kvCache,
     fusion: o.fusion,
+    intDot: o.intDot,
   };
 }
 

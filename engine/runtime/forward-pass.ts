@@ -4,12 +4,16 @@
 // the runner picks the matrix-vector or the tiled kernel of a linear layer per step). model-runner.ts encodes them.
 import type { GpuContext } from '../device/device.ts';
 import { kernelPipeline } from '../device/kernels.ts';
+import { BenchError } from '../errors.ts';
 import { type ModelConfig, tensorNames } from '../model/config.ts';
 import { type AttentionBuffers, attentionPlan } from '../ops/attention.ts';
 import { fusedLinears } from '../ops/fusion.ts';
 import { checkKvFormat, kvBytesPerPosition, kvFormatCode, ropeKvInvocations } from '../ops/kv-cache.ts';
 import {
   defaultLinearParams,
+  INT_DOT_FEATURE,
+  intDotFits,
+  intDotParams,
   linearGrid,
   linearLaunch,
   TILED_MIN_TOKENS,
@@ -62,7 +66,7 @@ const CPU_NORM_WG = 8;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
 export function buildForwardPass(
-  ctx: Pick<GpuContext, 'device' | 'isSoftware'>,
+  ctx: Pick<GpuContext, 'device' | 'isSoftware' | 'limits' | 'wgslFeatures'>,
   c: ModelConfig,
   o: RunnerOptions,
   weights: GpuWeights,
@@ -135,6 +139,14 @@ export function buildForwardPass(
   }
   // (Bound to every tiled kernel, read only by split ones: a few bytes when no layer splits.)
   const part = tiledToo ? f32('tiled-partial-sums', Math.max(partFloats, 4)) : undefined;
+  const intDotOn = (o.intDot ?? 'on') === 'on' && format.intDot !== undefined;
+  if (intDotOn && !ctx.wgslFeatures.includes(INT_DOT_FEATURE)) {
+    throw new BenchError(
+      'UNSUPPORTED',
+      `--int-dot on: this WebGPU implementation lacks the WGSL feature ${INT_DOT_FEATURE}; use --int-dot off`,
+    );
+  }
+  const workgroupBytes = ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
   const linear = (
     input: GPUBuffer,
     weight: string,
@@ -148,12 +160,17 @@ export function buildForwardPass(
   ) => {
     const lw = weights.linear.get(weight)!;
     const shape = { rows: lw.rows, cols: lw.cols, accumulate, useOutCount, swiglu };
+    // --int-dot: every integer layer whose K fits the kernel's workgroup memory (others keep the float kernel).
+    const intDot = intDotOn && intDotFits(format, lw.cols, WG, workgroupBytes);
     const launch = linearLaunch(format, {
       ...shape,
       workgroupSize: WG,
       // Measured best per format (engine/ops/weight-formats.ts): a row per thread on CPUs, 32 lanes x 4 rows on GPUs.
-      ...defaultLinearParams(format, software, WG, swiglu),
+      ...(intDot
+        ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu)
+        : defaultLinearParams(format, software, WG, swiglu)),
       ...(norm ? { norm: { eps: c.normEps } } : {}),
+      intDot,
     });
     // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
     const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined) => ({
@@ -221,7 +238,7 @@ export function buildForwardPass(
     KV_FORMAT: kvFormatCode(kvCache),
   };
 
-  add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts], (t) => [ceil(c.dim, WG), t, 1]);
+  add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts, io.ids], (t) => [ceil(c.dim, WG), t, 1]);
   for (let l = 0; l < c.nLayers; l++) {
     // One block past the pool: the padding slot's scratch (padSlot).
     const cacheBytes = ((o.numBlocks + 1) * o.kvBlockSize * kvBytesPerPosition(kvCache, c.nKvHeads, c.headDim)) / 2;

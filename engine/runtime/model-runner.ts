@@ -7,7 +7,7 @@ import type { LoadedModel } from '../model/weights.ts';
 import type { AttentionKind } from '../ops/attention.ts';
 import type { Fusion } from '../ops/fusion.ts';
 import type { KvCacheFormat } from '../ops/kv-cache.ts';
-import { getWeightFormat, type WeightFormat } from '../ops/weight-formats.ts';
+import { getWeightFormat, type IntDot, type WeightFormat } from '../ops/weight-formats.ts';
 import { buildForwardPass, type Dispatch } from './forward-pass.ts';
 import { storageBuffer } from './gpu-buffers.ts';
 import { GpuWeights } from './gpu-weights.ts';
@@ -23,6 +23,7 @@ export interface RunnerOptions {
   attention?: AttentionKind; // default flash
   kvCache?: KvCacheFormat; // default f32
   fusion?: Fusion; // default on: fused QKV and gate/up + SiLU linears (engine/ops/fusion.ts)
+  intDot?: IntDot; // default on: int8/int4 layers multiply int8-quantized x with integer dot products
 }
 
 /** One step's tokens: token i belongs to sequence slot slots[i] at position positions[i]. */
@@ -44,6 +45,10 @@ export interface StepOutput {
 export interface RunOptions {
   exitLayer?: number; // stop after this many layers (layer-skip drafting); default all
   logitRows?: readonly number[]; // indices into outRows whose logits are read back; default all (greedy rows need none)
+  // Token i of this step is the argmax of out row i of the previous step, taken on the GPU (input.tokens are
+  // ignored): a greedy decode step submitted before the previous one's tokens are read back, so the GPU goes from
+  // one step to the next without waiting for the CPU. At most two steps are in flight (ids are staged alternately).
+  feedTokens?: boolean;
 }
 
 /** A dispatch of a prepared step: its profile name and how to encode it. */
@@ -76,7 +81,8 @@ export class ModelRunner {
   private readonly logits: GPUBuffer;
   private readonly staging: GPUBuffer;
   private readonly ids: GPUBuffer; // [R] argmax of each out row
-  private readonly idsStaging: GPUBuffer;
+  private readonly idsStaging: [GPUBuffer, GPUBuffer]; // alternate steps' token ids: two steps may be in flight
+  private parity = 0; // which idsStaging the next step copies its ids to
   // The command buffer of the step most likely to come next, encoded while the GPU ran the previous one.
   private prepared: { key: string; commands: GPUCommandBuffer } | undefined;
   // The forward pass (forward-pass.ts): body, head, and the body's length after each layer (early exits).
@@ -102,13 +108,14 @@ export class ModelRunner {
       positions: u32('positions', options.maxTokens), // [T]
       slots: u32('slots', options.maxTokens), // [T]
       outRows: u32('outRows', options.maxOut), // [R]
-      counts: u32('counts', 4), // {n_tokens, n_out}
+      counts: u32('counts', 4), // {n_tokens, n_out, fed}
       blockTable: u32('blockTable', (options.maxSeqs + 1) * this.maxBlocksPerSeq), // [slots + padSlot, maxBlocks]
     };
     this.logits = storageBuffer(d, 'logits', options.maxOut * config.vocabSize * 4); // [R, vocab]
     this.staging = d.createBuffer({ label: 'logits-staging', size: this.logits.size, usage: 0x01 | 0x08 });
     this.ids = u32('ids', options.maxOut);
-    this.idsStaging = d.createBuffer({ label: 'ids-staging', size: this.ids.size, usage: 0x01 | 0x08 });
+    const idsStaging = (i: number) => d.createBuffer({ label: `ids-staging-${i}`, size: this.ids.size, usage: 0x09 });
+    this.idsStaging = [idsStaging(0), idsStaging(1)];
     this.padSlot = options.maxSeqs;
     this.setBlockTable(this.padSlot, new Array(this.maxBlocksPerSeq).fill(options.numBlocks));
   }
@@ -170,18 +177,24 @@ export class ModelRunner {
    * on (the next decode step) is encoded, so a decode loop's CPU encoding overlaps the GPU's work.
    */
   async run(input: StepInput, options: RunOptions = {}): Promise<StepOutput> {
-    const { t, r, len } = this.writeInputs(input);
+    if (options.feedTokens && input.tokens.length !== input.outRows.length) {
+      throw new Error('a fed step has one token per out row of the step before it');
+    }
+    const { t, r, len } = this.writeInputs(input, options.feedTokens ?? false);
     const exit = Math.min(options.exitLayer ?? this.config.nLayers, this.config.nLayers);
     const rows = options.logitRows ?? Array.from({ length: r }, (_, i) => i);
     const key = (l: number) => `${t}:${r}:${l}:${exit}:${rows.join(',')}`;
-    const commands = this.prepared?.key === key(len) ? this.prepared.commands : this.encodeStep(t, r, len, exit, rows);
+    const idsStaging = this.idsStaging[this.parity]!;
+    const commands =
+      this.prepared?.key === key(len) ? this.prepared.commands : this.encodeStep(t, r, len, exit, rows, this.parity);
     this.prepared = undefined;
+    this.parity ^= 1;
     const q = this.device.queue;
     q.submit([commands]);
     // On a CPU adapter the "GPU" work runs on the same cores, so encoding ahead gains nothing there, and steps whose
     // shape changes (speculative verification, prefill) would pay for an encode they never use.
     if (!this.software && len < this.config.maxSeqLen) {
-      this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows) };
+      this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows, this.parity) };
     }
     if (r === 0) {
       await q.onSubmittedWorkDone();
@@ -190,11 +203,11 @@ export class ModelRunner {
     const V = this.config.vocabSize;
     const logitBytes = rows.length * V * 4;
     await Promise.all([
-      this.idsStaging.mapAsync(0x0001, 0, r * 4),
+      idsStaging.mapAsync(0x0001, 0, r * 4),
       logitBytes > 0 ? this.staging.mapAsync(0x0001, 0, logitBytes) : undefined,
     ]);
-    const ids = new Uint32Array(this.idsStaging.getMappedRange(0, r * 4).slice(0));
-    this.idsStaging.unmap();
+    const ids = new Uint32Array(idsStaging.getMappedRange(0, r * 4).slice(0));
+    idsStaging.unmap();
     let logits = new Float32Array(0);
     if (logitBytes > 0) {
       logits = new Float32Array(this.staging.getMappedRange(0, logitBytes).slice(0));
@@ -212,12 +225,19 @@ export class ModelRunner {
   }
 
   /** The command buffer of a step: one compute pass, then the copies of token ids and the wanted logit rows. */
-  private encodeStep(t: number, r: number, len: number, exitLayer: number, rows: readonly number[]): GPUCommandBuffer {
+  private encodeStep(
+    t: number,
+    r: number,
+    len: number,
+    exitLayer: number,
+    rows: readonly number[],
+    parity: number,
+  ): GPUCommandBuffer {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (const dsp of this.dispatches(exitLayer)) this.encode(pass, dsp, t, r, len);
     pass.end();
-    if (r > 0) enc.copyBufferToBuffer(this.ids, 0, this.idsStaging, 0, r * 4);
+    if (r > 0) enc.copyBufferToBuffer(this.ids, 0, this.idsStaging[parity]!, 0, r * 4);
     const rowBytes = this.config.vocabSize * 4;
     // Consecutive rows in one copy.
     for (let k = 0; k < rows.length; ) {
@@ -240,7 +260,7 @@ export class ModelRunner {
       .map((dsp) => ({ name: dsp.name, encode: (pass) => this.encode(pass, dsp, t, r, len) }));
   }
 
-  private writeInputs(input: StepInput): { t: number; r: number; len: number } {
+  private writeInputs(input: StepInput, fed = false): { t: number; r: number; len: number } {
     const t = input.tokens.length;
     const r = input.outRows.length;
     if (t === 0 || t > this.options.maxTokens || r > this.options.maxOut) {
@@ -251,7 +271,7 @@ export class ModelRunner {
     q.writeBuffer(this.io.positions, 0, Uint32Array.from(input.positions));
     q.writeBuffer(this.io.slots, 0, Uint32Array.from(input.slots));
     if (r > 0) q.writeBuffer(this.io.outRows, 0, Uint32Array.from(input.outRows));
-    q.writeBuffer(this.io.counts, 0, new Uint32Array([t, r, 0, 0]));
+    q.writeBuffer(this.io.counts, 0, new Uint32Array([t, r, fed ? 1 : 0, 0]));
     let len = 0;
     for (let i = 0; i < t; i++) len = Math.max(len, input.positions[i]! + 1);
     return { t, r, len };
@@ -273,6 +293,6 @@ export class ModelRunner {
   destroy(): void {
     this.weights.destroy();
     for (const b of Object.values(this.io)) b.destroy();
-    for (const b of [this.logits, this.staging, this.ids, this.idsStaging]) b.destroy();
+    for (const b of [this.logits, this.staging, this.ids, ...this.idsStaging]) b.destroy();
   }
 }

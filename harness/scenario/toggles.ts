@@ -19,6 +19,7 @@ export const engineToggleShape = {
   kvCache: z.enum(['f32', 'f16', 'int8']).optional(),
   attention: z.enum(['naive', 'flash']).optional(),
   fusion: onOff.optional(),
+  intDot: onOff.optional().describe('int8/int4: activations quantized to int8, integer dot products'),
   workgroupSize: z.union([z.literal(64), z.literal(128), z.literal(256)]).optional(),
   batch: z.enum(['none', 'static', 'continuous']).optional(),
   maxBatch: positiveInt.optional(),

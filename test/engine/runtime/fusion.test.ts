@@ -9,7 +9,7 @@ import { tensorNames } from '../../../engine/model/config.ts';
 import { loadModel } from '../../../engine/model/load.ts';
 import type { LoadedModel } from '../../../engine/model/weights.ts';
 import type { Fusion } from '../../../engine/ops/fusion.ts';
-import { getWeightFormat, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
+import { getWeightFormat, type IntDot, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
 import { CpuReference } from '../../../engine/reference/cpu-forward.ts';
 import { ModelRunner } from '../../../engine/runtime/model-runner.ts';
 import { gpu, relError } from '../../helpers/gpu.ts';
@@ -38,7 +38,7 @@ function dequantized(model: LoadedModel, format: WeightFormat): LoadedModel {
 }
 
 /** Logits of a 10-token prefill (two token tiles) and two decode steps, one array per step. */
-async function logits(model: LoadedModel, format: WeightFormat, fusion: Fusion) {
+async function logits(model: LoadedModel, format: WeightFormat, fusion: Fusion, intDot: IntDot) {
   const r = await ModelRunner.create(await gpu(), model, {
     maxTokens: 16,
     maxOut: 16,
@@ -48,6 +48,7 @@ async function logits(model: LoadedModel, format: WeightFormat, fusion: Fusion) 
     workgroupSize: 64,
     weightFormat: format,
     fusion,
+    intDot,
   });
   r.setBlockTable(0, [3, 0, 5, 1, 6, 2, 7, 4]);
   const prompt = [1, 72, 101, 108, 108, 111, 32, 119, 111, 114];
@@ -61,9 +62,10 @@ async function logits(model: LoadedModel, format: WeightFormat, fusion: Fusion) 
   return { out, dispatches, inputs: [prompt, [17], [200]] };
 }
 
-async function check(model: LoadedModel, format: WeightFormat) {
-  const on = await logits(model, format, 'on');
-  const off = await logits(model, format, 'off');
+/** refTol: against the CPU reference, which does not quantize x (--int-dot on does). */
+async function check(model: LoadedModel, format: WeightFormat, intDot: IntDot = 'off', refTol = 1e-4) {
+  const on = await logits(model, format, 'on', intDot);
+  const off = await logits(model, format, 'off', intDot);
   assert.equal(on.dispatches, off.dispatches - 4 * model.config.nLayers, 'dispatches per step');
   const ref = new CpuReference(dequantized(model, format));
   const V = model.config.vocabSize;
@@ -76,7 +78,8 @@ async function check(model: LoadedModel, format: WeightFormat) {
       const row = (a: Float32Array) => a.subarray(i * V, (i + 1) * V);
       const where = `step ${step} row ${i}`;
       assert.ok(relError(row(got), row(off.out[step]!)) <= 1e-5, `fused vs unfused, ${where}`);
-      assert.ok(relError(row(got), want[i]!) <= 1e-4, `fused vs CPU reference, ${where}`);
+      const e = relError(row(got), want[i]!);
+      assert.ok(e <= refTol, `fused vs CPU reference, ${where}: relative error ${e}`);
     }
   });
 }
@@ -90,5 +93,13 @@ for (const format of FORMATS) {
   });
   test(`fusion on equals off and the CPU reference: grouped-query 4:1, ${format.name}`, async () => {
     await check(gqa(), format);
+  });
+}
+
+// --int-dot on (the default for integer formats): the same x quantization whether fused or not, so fused and
+// unfused agree within f32 rounding; against the unquantized CPU reference, within what quantizing x costs.
+for (const format of FORMATS.filter((f) => f.intDot)) {
+  test(`fusion on equals off with --int-dot on, near the CPU reference: preset:tiny, ${format.name}`, async () => {
+    await check(await loadModel('preset:tiny'), format, 'on', 0.03);
   });
 }

@@ -10,7 +10,7 @@ import { loadModel } from '../../../engine/model/load.ts';
 import type { LoadedModel } from '../../../engine/model/weights.ts';
 import type { AttentionKind } from '../../../engine/ops/attention.ts';
 import type { Fusion } from '../../../engine/ops/fusion.ts';
-import { getWeightFormat, tiledSplits, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
+import { getWeightFormat, type IntDot, tiledSplits, type WeightFormat } from '../../../engine/ops/weight-formats.ts';
 import { CpuReference } from '../../../engine/reference/cpu-forward.ts';
 import { ModelRunner } from '../../../engine/runtime/model-runner.ts';
 import { gpu, relError } from '../../helpers/gpu.ts';
@@ -25,6 +25,7 @@ async function logitsOf(
   attention: AttentionKind,
   fusion: Fusion,
   prompt: number[],
+  intDot: IntDot = 'off',
 ): Promise<Float32Array[]> {
   const V = model.config.vocabSize;
   const r = await ModelRunner.create(ctx, model, {
@@ -37,6 +38,7 @@ async function logitsOf(
     weightFormat: format,
     attention,
     fusion,
+    intDot,
   });
   r.setBlockTable(
     0,
@@ -127,4 +129,20 @@ test('GPU code paths on lavapipe: a layer whose K the tiled kernel splits (w2, K
   const config = { dim: 128, hiddenDim: 512, nHeads: 8, nKvHeads: 2, headDim: 16 };
   assert.ok(tiledSplits(config.dim, config.hiddenDim) > 1, 'the case must split');
   await samePackedLogits(randomModel(config), [getWeightFormat('f16'), getWeightFormat('int8')]);
+});
+
+test('GPU code paths on lavapipe, --int-dot on: integer formats stay near the CPU reference', async () => {
+  // The GPU path runs prefill chunks of 16+ tokens through the tiled kernel (x not quantized) and decodes through
+  // kernels/matmul_dot.wgsl (x quantized per chunk); the bound is what quantizing x costs, measured against the
+  // reference run on the format's dequantized weights.
+  const model = await loadModel('preset:tiny');
+  const ctx = { ...(await gpu()), isSoftware: false };
+  for (const format of [getWeightFormat('int8'), getWeightFormat('int4', { groupSize: 32, symmetric: false })]) {
+    const want = await logitsOf(ctx, model, format, 'flash', 'on', prompt);
+    const got = await logitsOf(ctx, model, format, 'flash', 'on', prompt, 'on');
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, relError(got[i]!, want[i]!));
+    assert.ok(worst <= 0.03, `${format.name}: relative error ${worst}`);
+    assert.ok(worst > 0, `${format.name}: int-dot gave the float kernels' logits exactly: was it used?`);
+  }
 });

@@ -1,0 +1,164 @@
+// The linear kernel of the integer formats with integer dot products (--int-dot on; kernels/matmul_{int8,int4}_dot):
+// x is quantized to int8 per chunk of CHUNK values (dx = max |x| / 127, as llama.cpp's q8_1 blocks), and each chunk's
+// sum of code products is taken exactly with dot4I8Packed, four products per instruction, then scaled once:
+//   sum_k x * w over a chunk = dx * (scale * (idot - centre * qsum) + min * qsum)
+// with qsum the chunk's sum of x codes and (scale, min) the format's chunk_scale (int8: the row's scale applies
+// to the whole sum instead, row_scale). Decoding weights to floats (kernels/matmul_packed.wgsl) costs 4-5 instructions
+// per weight, which left int8 and int4 bound by arithmetic on an H100, not by the bytes they read; here int8 needs no
+// decode at all and int4 two instructions per 8 codes. Same thread layout, contract and bindings as matmul_packed,
+// GPU and CPU paths alike; x is quantized, token by token, into workgroup memory by the threads of the workgroup
+// (one chunk each), K at a time (its size bounds K: intDotFits in engine/ops/weight-formats.ts).
+override WG: u32 = 128;
+override LANES: u32 = 32; // threads per row group: a power of two dividing WG
+override ROWS: u32 = 1; // output rows per thread, 1..MAX_ROWS
+override K: u32; // input features
+override N: u32; // output features
+override STRIDE: u32; // vec4<u32> chunks per packed row: ceil(K / CHUNK)
+override UNROLL: u32 = 2; // chunks per thread whose loads are issued together (1..MAX_UNROLL)
+override ACCUMULATE: bool = false;
+override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instead of counts.n_tokens
+override NORM: bool = false; // the layer's input RMSNorm folded in, as in matmul_packed
+override EPS: f32 = 1e-5;
+// How x is quantized: word by word (a thread per 4 values, coalesced loads, a chunk's max shared through workgroup
+// memory) or chunk by chunk (a thread per chunk, no sharing).
+override STAGE_WORDS: bool = true;
+const TT: u32 = 8u;
+const MAX_ROWS: u32 = 4u;
+const MAX_UNROLL: u32 = 4u;
+
+struct Counts { n_tokens: u32, n_out: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>; // [T, K]
+@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>; // [N, STRIDE]: CHUNK values per vec4, k order
+@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
+@group(0) @binding(3) var<storage, read> counts: Counts;
+@group(0) @binding(4) var<storage, read> norm_w: array<f32>; // [K] (read only with NORM)
+
+// One token's quantized x: word q of chunk c at xq[q * STRIDE + c] (planes, so the lanes of a row group, which read
+// consecutive chunks, read consecutive 16-byte words), and chunk c's (dx, qsum) at xd[c].
+var<workgroup> xq: array<vec4<u32>, XQV * STRIDE>;
+var<workgroup> xd: array<vec2f, STRIDE>;
+
+// Quantizes chunk c of token t's x (times the norm weight with NORM) into xq and xd; returns its sum of x^2.
+fn quantize_chunk(t: u32, c: u32) -> f32 {
+  var v: array<f32, CHUNK>;
+  var amax = 0.0;
+  var ss = 0.0;
+  for (var e = 0u; e < CHUNK; e++) {
+    let k = c * CHUNK + e;
+    var xv = select(0.0, x[t * K + min(k, K - 1u)], k < K); // zero past K: the padding's products vanish
+    ss += xv * xv;
+    if (NORM) { xv *= select(0.0, norm_w[min(k, K - 1u)], k < K); }
+    v[e] = xv;
+    amax = max(amax, abs(xv));
+  }
+  let inv = select(0.0, 127.0 / amax, amax > 0.0);
+  var qsum = 0i;
+  for (var i = 0u; i < 4u * XQV; i++) {
+    var q = vec4i();
+    for (var b = 0u; b < 4u; b++) { q[b] = i32(round(v[x_source(i, b)] * inv)); }
+    qsum += q.x + q.y + q.z + q.w;
+    xq[(i / 4u) * STRIDE + c][i % 4u] = pack4xI8(q);
+  }
+  xd[c] = vec2f(amax / 127.0, f32(qsum));
+  return ss;
+}
+
+var<workgroup> word_max: array<f32, WG>; // STAGE_WORDS: max |x| of each thread's 4 values
+var<workgroup> word_sum: array<i32, WG>; // and the sum of their codes
+
+// Quantizes token t's x word by word into xq and xd; returns this thread's sum of x^2. The threads of a round take
+// consecutive words, so a chunk's 4 * XQV words are consecutive threads, and WG (a multiple of 8) holds whole chunks.
+fn quantize_words(t: u32, lid: u32) -> f32 {
+  let words = 4u * XQV * STRIDE;
+  let per_chunk = 4u * XQV;
+  let first = lid - lid % per_chunk; // the first thread of this thread's chunk
+  var ss = 0.0;
+  for (var i0 = 0u; i0 < words; i0 += WG) {
+    let i = i0 + lid;
+    let c = i / per_chunk;
+    let wi = i % per_chunk;
+    var v = vec4f();
+    if (i < words) {
+      for (var b = 0u; b < 4u; b++) {
+        let k = c * CHUNK + x_source(wi, b);
+        var xv = select(0.0, x[t * K + min(k, K - 1u)], k < K); // zero past K: the padding's products vanish
+        ss += xv * xv;
+        if (NORM) { xv *= select(0.0, norm_w[min(k, K - 1u)], k < K); }
+        v[b] = xv;
+      }
+    }
+    let m = abs(v);
+    word_max[lid] = max(max(m.x, m.y), max(m.z, m.w));
+    workgroupBarrier();
+    var amax = 0.0;
+    for (var j = 0u; j < per_chunk; j++) { amax = max(amax, word_max[first + j]); }
+    let q = vec4i(round(v * select(0.0, 127.0 / amax, amax > 0.0)));
+    word_sum[lid] = q.x + q.y + q.z + q.w;
+    if (i < words) { xq[(wi / 4u) * STRIDE + c][wi % 4u] = pack4xI8(q); }
+    workgroupBarrier();
+    if (i < words && wi == 0u) {
+      var qsum = 0i;
+      for (var j = 0u; j < per_chunk; j++) { qsum += word_sum[first + j]; }
+      xd[c] = vec2f(amax / 127.0, f32(qsum));
+    }
+    workgroupBarrier(); // the next round overwrites word_max and word_sum
+  }
+  return ss;
+}
+
+//! include matmul_store
+//! include matmul_reduce
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % LANES;
+  let n0 = ((wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES) * ROWS; // this thread's rows: n0 .. n0 + ROWS
+  let t0 = wid.z * TT;
+  let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
+  if (t0 >= rows) { return; }
+  let centre = code_centre();
+  for (var t = t0; t < min(t0 + TT, rows); t++) {
+    workgroupBarrier(); // the previous token's x has been used
+    var ss = 0.0;
+    if (STAGE_WORDS) {
+      ss = quantize_words(t, lid);
+    } else {
+      for (var c = lid; c < STRIDE; c += WG) { ss += quantize_chunk(t, c); }
+      workgroupBarrier();
+    }
+    var acc = array<f32, MAX_ROWS>();
+    if (n0 < N) {
+      for (var c1 = lane; c1 < STRIDE; c1 += LANES * UNROLL) {
+        // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
+        var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
+        var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>;
+        for (var u = 0u; u < UNROLL; u++) {
+          let c = min(c1 + u * LANES, STRIDE - 1u); // past the row: loaded, never used
+          for (var r = 0u; r < ROWS; r++) {
+            let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
+            wc[u * MAX_ROWS + r] = w[n * STRIDE + c];
+            sm[u * MAX_ROWS + r] = chunk_scale(n, c);
+          }
+        }
+        for (var u = 0u; u < UNROLL; u++) {
+          let c = c1 + u * LANES;
+          if (c < STRIDE) {
+            var xc: array<vec4<u32>, XQV>;
+            for (var q = 0u; q < XQV; q++) { xc[q] = xq[q * STRIDE + c]; }
+            let d = xd[c];
+            for (var r = 0u; r < ROWS; r++) {
+              let i = u * MAX_ROWS + r;
+              let idot = f32(idot_chunk(wc[i], xc));
+              acc[r] += d.x * (sm[i].x * (idot - centre * d.y) + sm[i].y * d.y);
+            }
+          }
+        }
+      }
+    }
+    var inv_rms = 1.0;
+    if (NORM) { inv_rms = rms_scale(ss, lid); }
+    for (var r = 0u; r < ROWS; r++) { acc[r] *= row_scale(min(n0 + r, N - 1u)) * inv_rms; }
+    finish_rows(t, n0, lid, acc);
+  }
+}

@@ -1,0 +1,4 @@
+// The integer-dot linear kernel for int4 weights (decode-sized steps, --int-dot on): kernels/matmul_dot.wgsl with the
+// format's hooks.
+//! include format_int4
+//! include matmul_dot

@@ -1,0 +1,4 @@
+// The integer-dot linear kernel for int8 weights (decode-sized steps, --int-dot on): kernels/matmul_dot.wgsl with the
+// format's hooks.
+//! include format_int8
+//! include matmul_dot

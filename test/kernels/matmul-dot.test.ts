@@ -1,0 +1,144 @@
+// The integer-dot linear kernels (kernels/matmul_dot.wgsl, --int-dot on) against a CPU reference written from the
+// definition: x quantized per chunk (dx = max |x| / 127, codes round(x / dx)), times the dequantized weights, f64
+// accumulation. The kernel's products are exact integers, so the bound is f32 rounding of the scaled sums (1e-5);
+// a second check bounds what the quantization of x costs against the unquantized product.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  getWeightFormat,
+  intDotFits,
+  linearGrid,
+  linearLaunch,
+  type WeightFormat,
+  type WeightFormatOptions,
+} from '../../engine/ops/weight-formats.ts';
+import { matmul } from '../../engine/reference/ops.ts';
+import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
+
+const FORMATS: [string, WeightFormatOptions][] = [
+  ['int8', {}],
+  ['int4', { groupSize: 32, symmetric: true }],
+  ['int4', { groupSize: 64, symmetric: false }],
+  ['int4', { groupSize: 128, symmetric: true }],
+];
+
+/** x with each chunk of `chunk` values replaced by its int8 quantization, dequantized (zero padding past K). */
+function quantizeX(x: Float32Array, T: number, K: number, chunk: number, norm?: Float32Array): Float64Array {
+  const out = new Float64Array(T * K);
+  for (let t = 0; t < T; t++) {
+    for (let k0 = 0; k0 < K; k0 += chunk) {
+      const v: number[] = [];
+      for (let k = k0; k < Math.min(K, k0 + chunk); k++) v.push(x[t * K + k]! * (norm ? norm[k]! : 1));
+      const amax = Math.max(...v.map(Math.abs));
+      const dx = amax / 127;
+      v.forEach((xv, i) => {
+        out[t * K + k0 + i] = amax > 0 ? Math.round(xv / dx) * dx : 0;
+      });
+    }
+  }
+  return out;
+}
+
+interface Case {
+  T: number;
+  K: number;
+  N: number;
+  WG: number;
+  LANES: number;
+  ROWS: number;
+  acc?: boolean;
+  norm?: boolean;
+  byChunk?: boolean; // STAGE_WORDS off: x quantized a chunk per thread
+  seed: number;
+}
+
+async function run(format: WeightFormat, c: Case) {
+  const ctx = await gpu();
+  const d = ctx.device;
+  const x = randoms(c.T * c.K, c.seed);
+  const w = randoms(c.N * c.K, c.seed + 1, 0.7).map((v, i) => v + (i % 3) * 0.1);
+  const normW = randoms(c.K, c.seed + 3).map((v) => 1 + v);
+  const y0 = randoms(c.T * c.N, c.seed + 2);
+  const packed = format.pack(w, c.N, c.K);
+  const launch = linearLaunch(format, {
+    rows: c.N,
+    cols: c.K,
+    workgroupSize: c.WG,
+    lanes: c.LANES,
+    rowsPerThread: c.ROWS,
+    accumulate: c.acc ?? false,
+    intDot: true,
+    ...(c.norm ? { norm: { eps: 1e-5 } } : {}),
+  });
+  const y = c.acc ? buffer(d, y0) : buffer(d, c.T * c.N);
+  const byBinding = {
+    x: buffer(d, x),
+    weights: buffer(d, packed.words),
+    y,
+    counts: counts(d, c.T),
+    scales: packed.scales ? buffer(d, packed.scales) : undefined,
+    norm: buffer(d, normW),
+  };
+  const buffers = format.bindings.map((b) => byBinding[b]);
+  const constants = { ...launch.constants, ...(c.byChunk ? { STAGE_WORDS: 0 } : {}) };
+  await dispatch(ctx, launch.kernel, constants, buffers, linearGrid(c.N, c.T, launch.rowsPerWorkgroup));
+  const got = await readF32(ctx, y, c.T * c.N);
+  for (const b of buffers) b?.destroy();
+  const deq = format.dequantize(packed);
+  const chunk = format.intDot!.chunk;
+  const xq = Float32Array.from(quantizeX(x, c.T, c.K, chunk, c.norm ? normW : undefined));
+  const xf = c.norm ? x.map((v, i) => v * normW[i % c.K]!) : x;
+  const want = matmul(xq, deq, c.T, c.N, c.K);
+  const exact = matmul(xf, deq, c.T, c.N, c.K);
+  for (let t = 0; t < c.T && c.norm; t++) {
+    // The folded norm divides by the rms of the unscaled x.
+    let ss = 0;
+    for (let k = 0; k < c.K; k++) ss += x[t * c.K + k]! ** 2;
+    const inv = 1 / Math.sqrt(ss / c.K + 1e-5);
+    for (let n = 0; n < c.N; n++) {
+      want[t * c.N + n]! *= inv;
+      exact[t * c.N + n]! *= inv;
+    }
+  }
+  if (c.acc) {
+    for (let i = 0; i < want.length; i++) {
+      want[i]! += y0[i]!;
+      exact[i]! += y0[i]!;
+    }
+  }
+  return { got, want, exact };
+}
+
+let seed = 700;
+for (const [name, options] of FORMATS) {
+  const format = getWeightFormat(name, options);
+  const cases: Omit<Case, 'seed'>[] = [
+    // K = 172 (stories260K's hidden size) and 173 leave a partial last chunk; N = 37 a partial workgroup; ROWS 3 a
+    // partial thread; T = 9 a second token tile; LANES 1 is the CPU path.
+    { T: 1, K: 172, N: 37, WG: 64, LANES: 32, ROWS: 4 },
+    { T: 9, K: 173, N: 37, WG: 64, LANES: 16, ROWS: 3, acc: true },
+    { T: 3, K: 300, N: 20, WG: 64, LANES: 1, ROWS: 2 },
+    { T: 2, K: 1024, N: 70, WG: 128, LANES: 32, ROWS: 2, norm: true },
+    { T: 2, K: 173, N: 37, WG: 64, LANES: 32, ROWS: 2, norm: true, byChunk: true },
+  ];
+  for (const c of cases) {
+    const s = (seed += 10);
+    const label = `${format.name} int-dot T=${c.T} K=${c.K} LANES=${c.LANES} ROWS=${c.ROWS}${c.acc ? ' accumulate' : ''}${c.norm ? ' norm' : ''}${c.byChunk ? ' by chunk' : ''}`;
+    test(label, async () => {
+      const { got, want, exact } = await run(format, { ...c, seed: s });
+      assert.ok(relError(got, want) <= 1e-5, `against quantized x: relative error ${relError(got, want)}`);
+      // What quantizing x costs: int8 codes per chunk keep each product within ~0.4% of max |x| of its chunk.
+      assert.ok(relError(got, exact) <= 0.02, `against unquantized x: relative error ${relError(got, exact)}`);
+    });
+  }
+}
+
+test('int-dot refuses float formats and reports when K outgrows workgroup memory', () => {
+  const shape = { rows: 8, cols: 64, workgroupSize: 64, lanes: 32, rowsPerThread: 1, intDot: true };
+  assert.throws(() => linearLaunch(getWeightFormat('f16'), shape), /--int-dot on needs int8 or int4 weights/);
+  const int8 = getWeightFormat('int8');
+  // int8: 16 values a chunk, 24 bytes of workgroup memory each, plus 256 threads x 7 words.
+  assert.equal(intDotFits(int8, 4096, 256, 32768), true);
+  assert.equal(intDotFits(int8, 20 * 1024, 256, 32768), false);
+  assert.equal(intDotFits(getWeightFormat('f16'), 64, 256, 32768), false);
+});
