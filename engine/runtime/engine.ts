@@ -12,11 +12,19 @@ import { Speculator } from '../spec/speculator.ts';
 import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
+import { decodeAhead } from './decode-ahead.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions, kernelToggles } from './engine-options.ts';
 import { ModelRunner, type StepOutput } from './model-runner.ts';
 import { type Chunk, Scheduler } from './scheduler.ts';
 import { Sequence } from './sequence.ts';
 import type { Engine, EngineMetrics, GenerationEvent, GenerationRequest, GenerationResult } from './types.ts';
+
+/** A submitted step: its chunks, when it was submitted, and its result to come. */
+interface InFlight {
+  chunks: Chunk[];
+  t0: number;
+  out: Promise<StepOutput>;
+}
 
 interface SeqState {
   sampler: Sampler;
@@ -179,26 +187,42 @@ export class WebGpuEngine implements Engine {
   }
 
   private async loop(): Promise<void> {
+    // A greedy decode step submitted while the one before it runs (decode-ahead.ts): next in line once that is done.
+    let ahead: InFlight | undefined;
     try {
-      while (this.scheduler.hasWork && !this.closed) {
-        const chunks = this.scheduler.schedule();
-        if (chunks.length === 0) {
-          // Nothing runnable this instant (e.g. every sequence waits for blocks a cancel is about to free).
-          await new Promise((r) => setImmediate(r));
-          continue;
+      while ((this.scheduler.hasWork || ahead) && !this.closed) {
+        let step = ahead;
+        ahead = undefined;
+        if (!step) {
+          const chunks = this.scheduler.schedule();
+          if (chunks.length === 0) {
+            // Nothing runnable this instant (e.g. every sequence waits for blocks a cancel is about to free).
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          const t0 = performance.now();
+          if (this.spec) await this.spec.attach(chunks);
+          const { input, logitRows } = this.buildStep(chunks);
+          step = { chunks, t0, out: this.runner.run(input, { logitRows }) };
         }
-        const t0 = performance.now();
-        if (this.spec) await this.spec.attach(chunks);
-        const { input, logitRows } = this.buildStep(chunks);
-        const out = await this.runner.run(input, { logitRows });
+        const next = this.spec
+          ? undefined
+          : decodeAhead(step.chunks, this.scheduler, this.blocks, this.runner, this.config);
+        if (next) {
+          const t0 = performance.now();
+          ahead = { chunks: next.chunks, t0, out: this.runner.run(next.input, { logitRows: [], feedTokens: true }) };
+        }
+        const out = await step.out;
         this.counters.stepsTotal++;
-        this.counters.stepMsTotal += performance.now() - t0;
-        this.counters.lastBatch = chunks.length;
-        this.postprocess(chunks, out);
+        this.counters.stepMsTotal += performance.now() - step.t0;
+        this.counters.lastBatch = step.chunks.length;
+        this.postprocess(step.chunks, out);
         // Let the server accept new requests between steps so they can join the running batch.
         await new Promise((r) => setImmediate(r));
       }
     } finally {
+      // A step still in flight (the engine closed) must finish before the runner's buffers go.
+      if (ahead) await ahead.out.catch(() => undefined);
       // Cleared in the same tick as the last hasWork check, so a generate() arriving now starts a new loop.
       this.looping = false;
     }

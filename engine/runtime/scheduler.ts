@@ -52,6 +52,12 @@ export class Scheduler {
     return this.waiting.length > 0 || this.running.length > 0;
   }
 
+  /** Whether the next schedule() would admit a waiting sequence (so the next step is not just the running decodes). */
+  get admitting(): boolean {
+    if (this.waiting.length === 0 || (this.mode === 'static' && this.running.length > 0)) return false;
+    return this.running.length < (this.mode === 'none' ? 1 : this.limits.maxBatch);
+  }
+
   add(seq: Sequence): void {
     this.waiting.push(seq);
   }

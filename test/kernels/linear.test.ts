@@ -9,25 +9,31 @@ import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../he
 const TOL = 1e-5;
 
 for (const WG of [64, 128, 256]) {
-  test(`embedding gathers token rows (WG ${WG})`, async () => {
-    const ctx = await gpu();
-    const d = ctx.device;
-    const [V, D, T] = [37, 200, 5];
-    const table = randoms(V * D, 1);
-    const tokens = new Uint32Array([3, 36, 0, 3, 17]);
-    const x = buffer(d, T * D);
-    await dispatch(
-      ctx,
-      'embedding',
-      { WG, D },
-      [buffer(d, tokens), buffer(d, table), x, counts(d, T)],
-      [Math.ceil(D / WG), T],
-    );
-    const got = await readF32(ctx, x, T * D);
-    for (let t = 0; t < T; t++) {
-      assert.deepEqual(got.subarray(t * D, (t + 1) * D), table.subarray(tokens[t]! * D, (tokens[t]! + 1) * D));
-    }
-  });
+  for (const fed of [false, true]) {
+    // Fed (a decode step chained on the GPU): token t is the previous step's argmax of out row t, not tokens[t].
+    test(`embedding gathers token rows (WG ${WG})${fed ? ", fed from the previous step's ids" : ''}`, async () => {
+      const ctx = await gpu();
+      const d = ctx.device;
+      const [V, D, T] = [37, 200, 5];
+      const table = randoms(V * D, 1);
+      const tokens = new Uint32Array([3, 36, 0, 3, 17]);
+      const ids = new Uint32Array([20, 1, 36, 36, 5]);
+      const x = buffer(d, T * D);
+      const countsBuf = buffer(d, new Uint32Array([T, 0, fed ? 1 : 0, 0]));
+      await dispatch(
+        ctx,
+        'embedding',
+        { WG, D },
+        [buffer(d, tokens), buffer(d, table), x, countsBuf, buffer(d, ids)],
+        [Math.ceil(D / WG), T],
+      );
+      const got = await readF32(ctx, x, T * D);
+      const want = fed ? ids : tokens;
+      for (let t = 0; t < T; t++) {
+        assert.deepEqual(got.subarray(t * D, (t + 1) * D), table.subarray(want[t]! * D, (want[t]! + 1) * D));
+      }
+    });
+  }
 }
 
 for (const [WG, T, D, gather] of [
