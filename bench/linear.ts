@@ -145,13 +145,12 @@ for (const name of formats) {
 }
 
 // Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens), dot
-// (kernels/matmul_dot.wgsl, --int-dot on; dotc: x quantized a chunk per thread), nostage (x from global memory), exact (register
+// (kernels/matmul_dot.wgsl, --int-dot on), nostage (x from global memory), exact (register
 // arrays sized to ROWS and UNROLL, not their maxima), sg (row sums reduced with subgroupAdd; lanes must be 32).
 function variantPipeline(kernel: string, constants: Record<string, number>, variant: string): GPUComputePipeline {
   let src = kernelSource(kernel);
   const c = { ...constants };
   if (variant.includes('nostage')) c.STAGE_X = 0;
-  if (variant === 'dotc') c.STAGE_WORDS = 0;
   if (variant.includes('exact')) {
     src = src
       .replace('const MAX_ROWS: u32 = 4u;', `const MAX_ROWS: u32 = ${c.ROWS}u;`)

@@ -19,9 +19,6 @@ override ACCUMULATE: bool = false;
 override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instead of counts.n_tokens
 override NORM: bool = false; // the layer's input RMSNorm folded in, as in matmul_packed
 override EPS: f32 = 1e-5;
-// How x is quantized: word by word (a thread per 4 values, coalesced loads, a chunk's max shared through workgroup
-// memory) or chunk by chunk (a thread per chunk, no sharing).
-override STAGE_WORDS: bool = true;
 const TT: u32 = 8u;
 const MAX_ROWS: u32 = 4u;
 const MAX_UNROLL: u32 = 4u;
@@ -63,49 +60,6 @@ fn quantize_chunk(t: u32, c: u32) -> f32 {
   return ss;
 }
 
-var<workgroup> word_max: array<f32, WG>; // STAGE_WORDS: max |x| of each thread's 4 values
-var<workgroup> word_sum: array<i32, WG>; // and the sum of their codes
-
-// Quantizes token t's x word by word into xq and xd; returns this thread's sum of x^2. The threads of a round take
-// consecutive words, so a chunk's 4 * XQV words are consecutive threads, and WG (a multiple of 8) holds whole chunks.
-fn quantize_words(t: u32, lid: u32) -> f32 {
-  let words = 4u * XQV * STRIDE;
-  let per_chunk = 4u * XQV;
-  let first = lid - lid % per_chunk; // the first thread of this thread's chunk
-  var ss = 0.0;
-  for (var i0 = 0u; i0 < words; i0 += WG) {
-    let i = i0 + lid;
-    let c = i / per_chunk;
-    let wi = i % per_chunk;
-    var v = vec4f();
-    if (i < words) {
-      for (var b = 0u; b < 4u; b++) {
-        let k = c * CHUNK + x_source(wi, b);
-        var xv = select(0.0, x[t * K + min(k, K - 1u)], k < K); // zero past K: the padding's products vanish
-        ss += xv * xv;
-        if (NORM) { xv *= select(0.0, norm_w[min(k, K - 1u)], k < K); }
-        v[b] = xv;
-      }
-    }
-    let m = abs(v);
-    word_max[lid] = max(max(m.x, m.y), max(m.z, m.w));
-    workgroupBarrier();
-    var amax = 0.0;
-    for (var j = 0u; j < per_chunk; j++) { amax = max(amax, word_max[first + j]); }
-    let q = vec4i(round(v * select(0.0, 127.0 / amax, amax > 0.0)));
-    word_sum[lid] = q.x + q.y + q.z + q.w;
-    if (i < words) { xq[(wi / 4u) * STRIDE + c][wi % 4u] = pack4xI8(q); }
-    workgroupBarrier();
-    if (i < words && wi == 0u) {
-      var qsum = 0i;
-      for (var j = 0u; j < per_chunk; j++) { qsum += word_sum[first + j]; }
-      xd[c] = vec2f(amax / 127.0, f32(qsum));
-    }
-    workgroupBarrier(); // the next round overwrites word_max and word_sum
-  }
-  return ss;
-}
-
 //! include matmul_store
 //! include matmul_reduce
 
@@ -120,13 +74,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let centre = code_centre();
   for (var t = t0; t < min(t0 + TT, rows); t++) {
     workgroupBarrier(); // the previous token's x has been used
+    // A thread per chunk. (Measured on the H100: spreading a chunk over 4-8 threads, which share its maximum through
+    // workgroup memory, was slower on most llama-7b layers, e.g. 102 against 70 us on int8 4096x11008.)
     var ss = 0.0;
-    if (STAGE_WORDS) {
-      ss = quantize_words(t, lid);
-    } else {
-      for (var c = lid; c < STRIDE; c += WG) { ss += quantize_chunk(t, c); }
-      workgroupBarrier();
-    }
+    for (var c = lid; c < STRIDE; c += WG) { ss += quantize_chunk(t, c); }
+    workgroupBarrier();
     var acc = array<f32, MAX_ROWS>();
     if (n0 < N) {
       for (var c1 = lane; c1 < STRIDE; c1 += LANES * UNROLL) {

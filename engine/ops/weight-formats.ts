@@ -196,10 +196,6 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     if (!format.intDot) {
       throw new BenchError('UNSUPPORTED', `--int-dot on needs int8 or int4 weights (got ${format.name})`);
     }
-    if (s.workgroupSize % (4 * format.intDot.xWords) !== 0) {
-      // kernels/matmul_dot.wgsl quantizes a chunk's words with consecutive threads of one workgroup.
-      throw new BenchError('BAD_INPUT', `--int-dot: workgroup size ${s.workgroupSize} must be a multiple of 8`);
-    }
     const unroll = s.unroll ?? 2;
     Object.assign(constants, { ROWS: rowsPerThread, UNROLL: unroll }, s.norm ? { NORM: 1, EPS: s.norm.eps } : {});
     return {
@@ -241,8 +237,8 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
 export function intDotFits(format: WeightFormat, cols: number, workgroupSize: number, bytes: number): boolean {
   if (!format.intDot) return false;
   const chunks = Math.ceil(cols / format.intDot.chunk);
-  // xq and xd per chunk; partial sums, squares, word maxima and sums per thread.
-  const need = chunks * (16 * format.intDot.xWords + 8) + workgroupSize * (MAX_ROWS_PER_THREAD + 3) * 4;
+  // xq and xd per chunk; partial sums and squares per thread.
+  const need = chunks * (16 * format.intDot.xWords + 8) + workgroupSize * (MAX_ROWS_PER_THREAD + 1) * 4;
   return need <= bytes;
 }
 
