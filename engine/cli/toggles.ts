@@ -27,6 +27,7 @@ export interface ToggleFlags {
   attention: EngineOptions['attention'];
   fusion: EngineOptions['fusion'];
   intDot: EngineOptions['intDot'];
+  decodeAhead: EngineOptions['decodeAhead'];
   kvCache: EngineOptions['kvCache'];
   batch: EngineOptions['batch'];
   maxBatch: number;
@@ -89,6 +90,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       d.intDot,
     )
     .option(
+      '--decode-ahead <on|off>',
+      'on: a greedy decode step is submitted while the one before it runs, its tokens fed on the GPU',
+      enumArg('--decode-ahead', ['on', 'off'] as const),
+      d.decodeAhead,
+    )
+    .option(
       '--batch <mode>',
       `batching: ${BATCH_MODES.join('|')}`,
       enumArg('--batch', BATCH_MODES),
@@ -130,6 +137,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     attention: f.attention,
     fusion: f.fusion,
     intDot: f.intDot,
+    decodeAhead: f.decodeAhead,
     kvCache: f.kvCache,
     precision: f.precision,
     quant: f.quant,
@@ -152,6 +160,7 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
     attention: f.attention,
     fusion: f.fusion,
     ...(f.quant === 'none' ? {} : { intDot: f.intDot }),
+    decodeAhead: f.decodeAhead,
     workgroupSize: f.workgroupSize,
     batch: f.batch,
     maxBatch: f.batch === 'none' ? 1 : f.maxBatch,

@@ -27,6 +27,7 @@ export interface EngineOptions {
   kvCache: KvCacheFormat; // engine/ops/kv-cache.ts
   fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
   intDot: IntDot; // int8/int4 layers: x quantized to int8, integer dot products (kernels/matmul_dot.wgsl)
+  decodeAhead: 'on' | 'off'; // engine/runtime/decode-ahead.ts: greedy decode steps submitted before the last is read
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
   ngramSize: number; // --spec ngram: longest suffix matched
@@ -51,6 +52,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   kvCache: 'f32',
   fusion: 'on',
   intDot: 'on',
+  decodeAhead: 'on',
   spec: 'none',
   specDepth: 4,
   ngramSize: 3,

@@ -60,6 +60,7 @@ export class WebGpuEngine implements Engine {
     blocks: BlockManager,
     scheduler: Scheduler,
     spec: Speculator | undefined,
+    private readonly decodeAhead: boolean,
   ) {
     this.config = model.config;
     this.info = model.info;
@@ -102,7 +103,7 @@ export class WebGpuEngine implements Engine {
     });
     const proposer = await createProposer(ctx, model, runner, { ...o, maxBatch, maxNumTokens });
     const spec = proposer ? new Speculator(proposer, depth, c.maxSeqLen) : undefined;
-    return new WebGpuEngine(model, runner, blocks, scheduler, spec);
+    return new WebGpuEngine(model, runner, blocks, scheduler, spec, o.decodeAhead === 'on');
   }
 
   async *generate(req: GenerationRequest, signal?: AbortSignal): AsyncGenerator<GenerationEvent, GenerationResult> {
@@ -205,9 +206,10 @@ export class WebGpuEngine implements Engine {
           const { input, logitRows } = this.buildStep(chunks);
           step = { chunks, t0, out: this.runner.run(input, { logitRows }) };
         }
-        const next = this.spec
-          ? undefined
-          : decodeAhead(step.chunks, this.scheduler, this.blocks, this.runner, this.config);
+        const next =
+          this.decodeAhead && !this.spec
+            ? decodeAhead(step.chunks, this.scheduler, this.blocks, this.runner, this.config)
+            : undefined;
         if (next) {
           const t0 = performance.now();
           ahead = { chunks: next.chunks, t0, out: this.runner.run(next.input, { logitRows: [], feedTokens: true }) };

@@ -20,6 +20,7 @@ export const engineToggleShape = {
   attention: z.enum(['naive', 'flash']).optional(),
   fusion: onOff.optional(),
   intDot: onOff.optional().describe('int8/int4: activations quantized to int8, integer dot products'),
+  decodeAhead: onOff.optional().describe('greedy decode steps submitted before the previous one is read back'),
   workgroupSize: z.union([z.literal(64), z.literal(128), z.literal(256)]).optional(),
   batch: z.enum(['none', 'static', 'continuous']).optional(),
   maxBatch: positiveInt.optional(),

@@ -85,3 +85,13 @@ test('decoding ahead: a sequence stopping mid-chain leaves the other exact; samp
   assert.equal(sampled.fed, 0, 'a sampled decode was fed from the GPU argmax');
   await engine.close();
 });
+
+test('--decode-ahead off: no step is fed, the tokens are the same', async () => {
+  const model = randomModel({ maxSeqLen: 64 }, 22);
+  const engine = await WebGpuEngine.create(await gpu(), model, { batch: 'none', decodeAhead: 'off' });
+  const steps = countSteps(engine);
+  const r = await run(engine, { promptIds: [1, 9, 33], maxTokens: 20, sampling: GREEDY, ignoreEos: true });
+  assert.deepEqual(r.tokenIds, greedy(model, [1, 9, 33], 20));
+  assert.equal(steps.fed, 0);
+  await engine.close();
+});
