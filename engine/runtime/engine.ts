@@ -190,6 +190,7 @@ export class WebGpuEngine implements Engine {
   private async loop(): Promise<void> {
     // A greedy decode step submitted while the one before it runs (decode-ahead.ts): next in line once that is done.
     let ahead: InFlight | undefined;
+    let lastDone = 0; // when the previous step's result arrived: a step submitted ahead is timed from then on
     try {
       while ((this.scheduler.hasWork || ahead) && !this.closed) {
         let step = ahead;
@@ -215,8 +216,10 @@ export class WebGpuEngine implements Engine {
           ahead = { chunks: next.chunks, t0, out: this.runner.run(next.input, { logitRows: [], feedTokens: true }) };
         }
         const out = await step.out;
+        const done = performance.now();
         this.counters.stepsTotal++;
-        this.counters.stepMsTotal += performance.now() - step.t0;
+        this.counters.stepMsTotal += done - Math.max(step.t0, lastDone);
+        lastDone = done;
         this.counters.lastBatch = step.chunks.length;
         this.postprocess(step.chunks, out);
         // Let the server accept new requests between steps so they can join the running batch.
