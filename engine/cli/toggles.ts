@@ -7,6 +7,7 @@ import { ATTENTION_KINDS } from '../ops/attention.ts';
 import { FUSION_MODES } from '../ops/fusion.ts';
 import { KV_CACHE_FORMATS } from '../ops/kv-cache.ts';
 import { INT_DOT_MODES } from '../ops/weight-formats.ts';
+import { DECODE_AHEAD_MODES } from '../runtime/decode-ahead.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../runtime/engine-options.ts';
 import { SPEC_METHODS, type SpecMethod } from '../spec/types.ts';
 import { enumArg, intArg } from './options.ts';
@@ -92,7 +93,7 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
     .option(
       '--decode-ahead <on|off>',
       'on: a greedy decode step is submitted while the one before it runs, its tokens fed on the GPU',
-      enumArg('--decode-ahead', ['on', 'off'] as const),
+      enumArg('--decode-ahead', DECODE_AHEAD_MODES),
       d.decodeAhead,
     )
     .option(

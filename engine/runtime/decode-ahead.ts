@@ -11,6 +11,10 @@ import type { BlockManager } from './block-manager.ts';
 import type { ModelRunner, StepInput } from './model-runner.ts';
 import type { Chunk, Scheduler } from './scheduler.ts';
 
+/** The --decode-ahead toggle's values. */
+export const DECODE_AHEAD_MODES = ['on', 'off'] as const;
+export type DecodeAhead = (typeof DECODE_AHEAD_MODES)[number];
+
 /** The decode step after `chunks` (the step now in flight) fed on the GPU, or undefined when it must wait. */
 export function decodeAhead(
   chunks: readonly Chunk[],
@@ -30,12 +34,7 @@ export function decodeAhead(
   }
   // The step ahead writes KV at the position after the running one's.
   for (const c of chunks) if (!blocks.grow(c.seq.blocks, c.start + 2)) return undefined;
-  for (const { seq } of chunks) {
-    if (seq.uploadedBlocks !== seq.blocks.length) {
-      runner.setBlockTable(seq.slot, seq.blocks);
-      seq.uploadedBlocks = seq.blocks.length;
-    }
-  }
+  for (const { seq } of chunks) seq.syncBlockTable(runner);
   const n = chunks.length;
   return {
     chunks: chunks.map((c) => ({ seq: c.seq, start: c.start + 1, count: 1, sample: true })),

@@ -7,6 +7,7 @@ import type { Fusion } from '../ops/fusion.ts';
 import type { KvCacheFormat } from '../ops/kv-cache.ts';
 import { getWeightFormat, type IntDot } from '../ops/weight-formats.ts';
 import type { SpecMethod } from '../spec/types.ts';
+import type { DecodeAhead } from './decode-ahead.ts';
 import type { RunnerOptions } from './model-runner.ts';
 import type { BatchMode } from './scheduler.ts';
 
@@ -27,7 +28,7 @@ export interface EngineOptions {
   kvCache: KvCacheFormat; // engine/ops/kv-cache.ts
   fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
   intDot: IntDot; // int8/int4 layers: x quantized to int8, integer dot products (kernels/matmul_dot.wgsl)
-  decodeAhead: 'on' | 'off'; // engine/runtime/decode-ahead.ts: greedy decode steps submitted before the last is read
+  decodeAhead: DecodeAhead; // engine/runtime/decode-ahead.ts: greedy decode steps submitted before the last is read
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
   ngramSize: number; // --spec ngram: longest suffix matched

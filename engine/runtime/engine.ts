@@ -241,10 +241,7 @@ export class WebGpuEngine implements Engine {
     const logitRows: number[] = []; // indices into outRows: sampled rows need logits, greedy ones only the argmax
     for (const c of chunks) {
       const seq = c.seq;
-      if (seq.uploadedBlocks !== seq.blocks.length) {
-        this.runner.setBlockTable(seq.slot, seq.blocks);
-        seq.uploadedBlocks = seq.blocks.length;
-      }
+      seq.syncBlockTable(this.runner);
       for (let i = 0; i < c.count; i++) {
         tokens.push(i === 0 || !c.draft ? seq.tokens[c.start + i]! : c.draft.tokens[i - 1]!);
         positions.push(c.start + i);

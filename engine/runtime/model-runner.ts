@@ -114,7 +114,8 @@ export class ModelRunner {
     this.logits = storageBuffer(d, 'logits', options.maxOut * config.vocabSize * 4); // [R, vocab]
     this.staging = d.createBuffer({ label: 'logits-staging', size: this.logits.size, usage: 0x01 | 0x08 });
     this.ids = u32('ids', options.maxOut);
-    const idsStaging = (i: number) => d.createBuffer({ label: `ids-staging-${i}`, size: this.ids.size, usage: 0x09 });
+    const idsStaging = (i: number) =>
+      d.createBuffer({ label: `ids-staging-${i}`, size: this.ids.size, usage: 0x01 | 0x08 });
     this.idsStaging = [idsStaging(0), idsStaging(1)];
     this.padSlot = options.maxSeqs;
     this.setBlockTable(this.padSlot, new Array(this.maxBlocksPerSeq).fill(options.numBlocks));

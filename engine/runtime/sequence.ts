@@ -23,6 +23,13 @@ export class Sequence {
   readonly pending: GenerationEvent[] = [];
   wake: (() => void) | undefined;
 
+  /** Writes this sequence's block table to the runner if it changed since the last write (engine, drafter). */
+  syncBlockTable(runner: { setBlockTable(slot: number, blocks: readonly number[]): void }): void {
+    if (this.uploadedBlocks === this.blocks.length) return;
+    runner.setBlockTable(this.slot, this.blocks);
+    this.uploadedBlocks = this.blocks.length;
+  }
+
   constructor(id: number, req: GenerationRequest) {
     this.id = id;
     this.req = req;

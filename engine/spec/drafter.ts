@@ -118,8 +118,7 @@ export class ModelDrafter implements Proposer {
   private upload(seq: Sequence, st: DraftState): void {
     if (!this.o.blocks) {
       // Layer skip shares the target runner, whose table the engine keeps in step with seq.uploadedBlocks.
-      if (seq.uploadedBlocks !== seq.blocks.length) this.o.runner.setBlockTable(seq.slot, seq.blocks);
-      seq.uploadedBlocks = seq.blocks.length;
+      seq.syncBlockTable(this.o.runner);
       return;
     }
     const blocks = st.blocks.join(',');
