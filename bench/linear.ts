@@ -145,12 +145,17 @@ for (const name of formats) {
 }
 
 // Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens), dot
-// (kernels/matmul_dot.wgsl, --int-dot on), nostage (x from global memory), exact (register
+// (kernels/matmul_dot.wgsl, --int-dot on), nostage (x from global memory), noprefetch (the first weight loads after
+// x is staged, not before), nostream (dot only: no weight loads or products, so what is left is each workgroup's
+// fixed cost: quantizing x, the reductions, the stores), exact (register
 // arrays sized to ROWS and UNROLL, not their maxima), sg (row sums reduced with subgroupAdd; lanes must be 32).
 function variantPipeline(kernel: string, constants: Record<string, number>, variant: string): GPUComputePipeline {
   let src = kernelSource(kernel);
   const c = { ...constants };
   if (variant.includes('nostage')) c.STAGE_X = 0;
+  if (variant.includes('noprefetch')) c.PREFETCH = 0;
+  if (variant.includes('nostream'))
+    src = src.replace('if (n0 < N) {\n      for (var c1', 'if (n0 < 0u) {\n      for (var c1');
   if (variant.includes('exact')) {
     src = src
       .replace('const MAX_ROWS: u32 = 4u;', `const MAX_ROWS: u32 = ${c.ROWS}u;`)

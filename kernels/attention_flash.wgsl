@@ -2,11 +2,14 @@
 // A token's context is cut into at most MAX_SPLITS splits (flash-decoding: a single decode token still spreads
 // over heads x splits workgroups), each a multiple of SPLIT_ALIGN positions long, so short contexts are one split,
 // written directly, and long ones are merged by `combine` from each split's (max m, sum l, unnormalised output).
-// Within a split, positions go in tiles of WG: scores one position per thread (q staged in workgroup memory), an
-// online softmax across tiles (the running output is rescaled by exp(m_old - m_new) when the max grows), then the
-// weighted sum of values with every thread busy: G = WG / HEAD_DIM groups of a thread per dimension, group g taking
-// positions g, g + G, ... (each position's value row read coalesced), the groups' sums added once at the end.
-override WG: u32 = 128; // positions per tile, at least HEAD_DIM / MAX_DIMS
+// Within a split, positions go in tiles of WG / PARTS, every thread busy in both phases and two barriers a tile:
+//   scores   PARTS threads per position, each taking every PARTS-th vec4 of the key, so the threads of a position
+//            read its key row coalesced and a dot product is PARTS short chains, not one long one (a thread walking
+//            a 128-dimension key alone made the kernel latency-bound); the parts meet in workgroup memory;
+//   values   an online softmax across tiles (the running output is rescaled by exp(m_old - m_new) when the max
+//            grows), then G = WG / (HEAD_DIM / 4) groups of a thread per vec4 of the head, group g taking
+//            positions g, g + G, ... (each value row read coalesced); the groups' sums are added once at the end.
+override WG: u32 = 256; // at least HEAD_DIM / 4
 override HEAD_DIM: u32; // a multiple of 4, at most 4 * MAX_D4
 override N_HEADS: u32;
 override N_KV_HEADS: u32;
@@ -15,7 +18,7 @@ override MAX_BLOCKS: u32;
 override MAX_SPLITS: u32 = 16u; // splits per (head, token), the grid's z
 override SPLIT_ALIGN: u32 = 32u; // split lengths are multiples of this
 const MAX_D4: u32 = 64u;
-const MAX_DIMS: u32 = 4u; // head dimensions per thread when WG < HEAD_DIM
+override PARTS: u32 = 8u; // threads per position in the score phase, dividing WG
 
 struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(0) var<storage, read> q: array<vec4f>; // [T, N_HEADS * HEAD_DIM / 4]
@@ -29,9 +32,11 @@ struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(8) var<storage, read> counts: Counts;
 
 var<workgroup> qs: array<vec4f, MAX_D4>;
-var<workgroup> red: array<f32, WG>;
-var<workgroup> weights: array<f32, WG>; // exp(score - m) of the tile's positions
-var<workgroup> rows: array<u32, WG>; // each tile position's first cache word (this KV head)
+var<workgroup> dots: array<f32, WG>; // [position, part] each part's share of q . k
+var<workgroup> scores: array<f32, WG / PARTS>; // the tile's scores
+var<workgroup> rows: array<u32, WG / PARTS>; // each tile position's first cache word (this KV head)
+var<workgroup> sums: array<vec4f, WG>; // [group, vec4] each group's output, added at the end
+var<workgroup> group_l: array<f32, WG>; // each group's sum of weights
 
 //! include kv_cache
 
@@ -65,88 +70,81 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let scale = inverseSqrt(f32(HEAD_DIM));
   for (var i = lid; i < D4; i += WG) { qs[i] = q[(t * N_HEADS + h) * D4 + i] * scale; }
   workgroupBarrier();
-  // Value pass layout: G groups of DT threads, thread (g, d) owns dimensions d, d + DT, ... of positions g + G j.
-  let DT = min(HEAD_DIM, WG);
-  let G = WG / DT;
-  let g = lid / DT;
-  let d0 = lid % DT;
+  let TILE = WG / PARTS;
+  let j = lid / PARTS; // score phase: this thread's position in the tile and its part of the key
+  let part = lid % PARTS;
+  let G = WG / D4; // value phase: group g, vec4 c of the head
+  let g = lid / D4;
+  let c = lid % D4;
 
   var m = -3.4e38;
   var l = 0.0; // this group's share of the sum of weights
-  var acc = array<f32, MAX_DIMS>();
-  for (var tile = p0; tile < p1; tile += WG) {
-    let p = tile + lid;
-    var score = -3.4e38;
+  var acc = vec4f(0.0);
+  for (var tile = p0; tile < p1; tile += TILE) {
+    let p = tile + j;
     var at = 0u;
+    var dot_qk = 0.0;
     if (p < p1) {
       at = kv_at(block_table[table + p / BLOCK] * BLOCK + p % BLOCK, kvh);
-      var dot_qk = 0.0;
-      for (var i = 0u; i < D4; i++) { dot_qk += dot(qs[i], k4(at, i)); }
-      score = dot_qk;
+      for (var i = part; i < D4; i += PARTS) { dot_qk += dot(qs[i], k4(at, i)); }
     }
-    rows[lid] = at;
-    red[lid] = score;
+    dots[lid] = dot_qk;
     workgroupBarrier();
-    for (var r = WG / 2u; r > 0u; r >>= 1u) {
-      if (lid < r) { red[lid] = max(red[lid], red[lid + r]); }
-      workgroupBarrier();
+    if (part == 0u) {
+      var score = 0.0;
+      for (var i = 0u; i < PARTS; i++) { score += dots[lid + i]; }
+      scores[j] = score;
+      rows[j] = at;
     }
-    let m_new = max(m, red[0]);
+    workgroupBarrier(); // (the next tile writes scores and rows only after its first barrier: all are done here)
+    let n = min(TILE, p1 - tile);
+    var m_new = m;
+    for (var i = 0u; i < n; i++) { m_new = max(m_new, scores[i]); }
     let correction = exp(m - m_new);
-    weights[lid] = select(0.0, exp(score - m_new), p < p1);
-    workgroupBarrier();
-    let n = min(WG, p1 - tile);
+    l *= correction;
+    acc *= correction;
     if (g < G) {
-      l *= correction;
-      for (var k = 0u; k < MAX_DIMS; k++) { acc[k] *= correction; }
-      for (var j = g; j < n; j += G) {
-        let e = weights[j];
+      for (var i = g; i < n; i += G) {
+        let e = exp(scores[i] - m_new);
         l += e;
-        for (var k = 0u; k < MAX_DIMS; k++) {
-          let d = d0 + k * DT;
-          if (d < HEAD_DIM) { acc[k] += e * v1(rows[j], d); }
-        }
+        acc += e * v4(rows[i], c);
       }
     }
     m = m_new;
-    workgroupBarrier(); // the next tile overwrites red, weights and rows
   }
 
-  // Add the groups' sums: group g > 0 leaves its output and l in workgroup memory for group 0.
-  if (G > 1u) {
-    if (g < G) {
-      red[lid] = acc[0];
-      if (d0 == 0u) { weights[g] = l; }
-    }
-    workgroupBarrier();
-    if (g == 0u) {
-      for (var o = 1u; o < G; o++) {
-        acc[0] += red[o * DT + d0];
-        l += weights[o];
-      }
-    }
+  // Add the groups' sums: a thread per vec4 of the head.
+  if (g < G) {
+    sums[lid] = acc;
+    if (c == 0u) { group_l[g] = l; }
   }
-  if (g != 0u) { return; }
+  workgroupBarrier();
+  if (lid >= D4) { return; }
+  var total = vec4f(0.0);
+  var l_all = 0.0;
+  for (var o = 0u; o < G; o++) {
+    total += sums[o * D4 + lid];
+    l_all += group_l[o];
+  }
   if (n_splits(len) == 1u) {
-    for (var k = 0u; k < MAX_DIMS; k++) {
-      let d = d0 + k * DT;
-      if (d < HEAD_DIM) { out[(t * N_HEADS + h) * HEAD_DIM + d] = acc[k] / l; }
-    }
+    let o = (t * N_HEADS + h) * HEAD_DIM + 4u * lid;
+    for (var k = 0u; k < 4u; k++) { out[o + k] = total[k] / l_all; }
     return;
   }
   let base = partial_at(t, h, s);
-  for (var k = 0u; k < MAX_DIMS; k++) {
-    let d = d0 + k * DT;
-    if (d < HEAD_DIM) { partial[base + d] = acc[k]; }
-  }
-  if (d0 == 0u) {
+  for (var k = 0u; k < 4u; k++) { partial[base + 4u * lid + k] = total[k]; }
+  if (lid == 0u) {
     partial[base + HEAD_DIM] = m;
-    partial[base + HEAD_DIM + 1u] = l;
+    partial[base + HEAD_DIM + 1u] = l_all;
   }
 }
 
 // Merges the splits of tokens whose context needed more than one: out = sum_s e_s acc_s / sum_s e_s l_s with
-// e_s = exp(m_s - max_s m_s). One workgroup per (head, token), a thread per head dimension.
+// e_s = exp(m_s - max_s m_s). One workgroup per (head, token), a thread per head dimension. Every split's (m, l)
+// arrives at once (a thread per split) and each thread's ns partial values are loaded together (clamped, not
+// skipped): a loop of dependent loads per split made this small pass cost as much as attention itself.
+var<workgroup> split_ml: array<vec2f, MAX_SPLITS>;
+
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
@@ -154,18 +152,20 @@ fn combine(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   if (t >= counts.n_tokens) { return; }
   let ns = n_splits(positions[t] + 1u);
   if (ns == 1u) { return; }
-  var m = -3.4e38;
-  for (var s = 0u; s < ns; s++) { m = max(m, partial[partial_at(t, h, s) + HEAD_DIM]); }
-  var l = 0.0;
-  for (var s = 0u; s < ns; s++) {
+  for (var s = lid; s < ns; s += WG) {
     let at = partial_at(t, h, s);
-    l += exp(partial[at + HEAD_DIM] - m) * partial[at + HEAD_DIM + 1u];
+    split_ml[s] = vec2f(partial[at + HEAD_DIM], partial[at + HEAD_DIM + 1u]);
   }
+  workgroupBarrier();
+  var m = -3.4e38;
+  for (var s = 0u; s < ns; s++) { m = max(m, split_ml[s].x); }
+  var l = 0.0;
+  for (var s = 0u; s < ns; s++) { l += exp(split_ml[s].x - m) * split_ml[s].y; }
   for (var d = lid; d < HEAD_DIM; d += WG) {
     var a = 0.0;
-    for (var s = 0u; s < ns; s++) {
-      let at = partial_at(t, h, s);
-      a += exp(partial[at + HEAD_DIM] - m) * partial[at + d];
+    for (var s = 0u; s < MAX_SPLITS; s++) {
+      let v = partial[partial_at(t, h, min(s, ns - 1u)) + d];
+      a += select(0.0, exp(split_ml[min(s, ns - 1u)].x - m) * v, s < ns);
     }
     out[(t * N_HEADS + h) * HEAD_DIM + d] = a / l;
   }

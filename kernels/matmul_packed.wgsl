@@ -30,6 +30,7 @@ override STAGE_X: bool = true; // GPU path: x staged in workgroup memory (false:
 // without a dispatch of its own. The staging pass multiplies by norm_w and sums squares; one reduction per token.
 override NORM: bool = false;
 override EPS: f32 = 1e-5;
+override PREFETCH: bool = true; // the first weight loads before x is staged (false: after; for measurements)
 const TT: u32 = 8u;
 const MAX_ROWS: u32 = 4u;
 const MAX_UNROLL: u32 = 4u;
@@ -68,6 +69,20 @@ fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
   return v;
 }
 
+// The weight chunks c1, c1 + LANES, ... (UNROLL of them) of the slice at chunk c0, rows n0 .. n0 + ROWS, and their
+// chunk scales.
+fn load_round(c0: u32, c1: u32, chunks: u32, n0: u32, wc: ptr<function, array<vec4<u32>, MAX_UNROLL * MAX_ROWS>>,
+              sm: ptr<function, array<vec2f, MAX_UNROLL * MAX_ROWS>>) {
+  for (var u = 0u; u < UNROLL; u++) {
+    let c = min(c1 + u * LANES, chunks - 1u); // past the slice: loaded, never used
+    for (var r = 0u; r < ROWS; r++) {
+      let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
+      (*wc)[u * MAX_ROWS + r] = w[n * STRIDE + c0 + c];
+      (*sm)[u * MAX_ROWS + r] = chunk_scale(n, c0 + c);
+    }
+  }
+}
+
 //! include matmul_store
 //! include matmul_reduce
 
@@ -87,6 +102,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     var ss = 0.0; // NORM: sum of x^2 over the elements this thread staged
     for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
       let chunks = min(slice, STRIDE - c0);
+      // The first round's weight loads go out before the slice of x is staged, so the staging's latency (an L2
+      // round trip and two barriers, in every workgroup) overlaps them instead of delaying the weight stream.
+      var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
+      var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>; // chunk_scale of each loaded chunk
+      if (PREFETCH) { load_round(c0, lane, chunks, n0, &wc, &sm); }
       if (staged) {
         workgroupBarrier(); // the previous slice has been used
         // Four loads in flight per thread per round: the slice arrives in a few memory latencies, not one per value.
@@ -111,16 +131,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (n0 < N) {
         for (var c1 = lane; c1 < chunks; c1 += LANES * UNROLL) {
           // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
-          var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
-          var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>; // chunk_scale of each loaded chunk
-          for (var u = 0u; u < UNROLL; u++) {
-            let c = min(c1 + u * LANES, chunks - 1u); // past the slice: loaded, never used
-            for (var r = 0u; r < ROWS; r++) {
-              let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
-              wc[u * MAX_ROWS + r] = w[n * STRIDE + c0 + c];
-              sm[u * MAX_ROWS + r] = chunk_scale(n, c0 + c);
-            }
-          }
+          if (!PREFETCH || c1 != lane) { load_round(c0, c1, chunks, n0, &wc, &sm); }
           for (var u = 0u; u < UNROLL; u++) {
             let c = c1 + u * LANES;
             if (c < chunks) {

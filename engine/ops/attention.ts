@@ -113,13 +113,13 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
       ],
     };
   }
-  // A thread holds at most 4 of a head's output dimensions (the kernel's MAX_DIMS). Contexts are cut into at most
-  // 16 splits of a multiple of 32 positions: a batch-1 decode at a few hundred positions already spreads over
+  // A thread holds one vec4 of a head's output, so a workgroup has at least headDim / 4 threads; 8 threads share a
+  // position's score (PARTS, fewer where 8 does not divide the workgroup). Contexts are cut into at most 16 splits of a multiple of 32 positions: a batch-1 decode at a few hundred positions already spreads over
   // heads x 9 workgroups, and the partial results stay small.
   const WG = Math.max(s.workgroupSize, s.headDim / 4);
   const align = s.splitAlign ?? 32;
   const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
-  const constants = { WG, ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align };
+  const constants = { WG, PARTS: gcd(WG, 8), ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align };
   // Splits grow with the context, so the step's longest one bounds the grid; with none above one split (short
   // contexts) the combine pass is not dispatched at all.
   const splits = (len: number) => flashSplits(len, align, maxSplits);
@@ -137,6 +137,8 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
     ],
   };
 }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** Splits of a context of `len` positions in kernels/attention_flash.wgsl (split_len / n_splits there). */
 export function flashSplits(len: number, align: number, maxSplits: number): number {

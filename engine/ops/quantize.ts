@@ -49,7 +49,7 @@ export function int8Format(): WeightFormat {
     },
     bytesPerMatvec: (rows, cols) => rows * packedRowWords(cols, 8) * 4 + f32Bytes(rows),
     constants: (_rows, cols) => ({ STRIDE: rowChunks(packedRowWords(cols, 8)) }),
-    intDot: { chunk: 16, xWords: 1 },
+    intDot: { chunk: 16, xWords: 1, stageX: 0 },
   };
 }
 
@@ -120,7 +120,7 @@ export function int4Format(groupSize: Int4GroupSize, symmetric: boolean): Weight
       CHUNKS_PER_GROUP: groupSize / 32,
       ASYM: symmetric ? 0 : 1,
     }),
-    intDot: { chunk: 32, xWords: 2 },
+    intDot: { chunk: 32, xWords: 2, stageX: 2048 },
   };
 }
 

@@ -49,7 +49,9 @@ export interface WeightFormat {
   /** False for the f32 kernel (kernels/matmul.wgsl), which has no ROWS constant. */
   readonly multiRow?: boolean;
   /** Integer formats: a kernels/<kernel>_dot.wgsl multiplies int8-quantized x with integer dot products (--int-dot). */
-  readonly intDot?: { chunk: number; xWords: number }; // values per chunk, vec4<u32> of quantized x per chunk
+  // values per chunk, vec4<u32> of quantized x per chunk, floats of x staged per slice before quantizing on GPUs (0:
+  // each thread reads its chunk straight from global memory; kernels/matmul_dot.wgsl XS says which wins where)
+  readonly intDot?: { chunk: number; xWords: number; stageX: number };
 }
 
 /** f32: the engine's original layout and kernel (kernels/matmul.wgsl), no packing, no padding. */
@@ -197,7 +199,11 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
       throw new BenchError('UNSUPPORTED', `--int-dot on needs int8 or int4 weights (got ${format.name})`);
     }
     const unroll = s.unroll ?? 2;
-    Object.assign(constants, { ROWS: rowsPerThread, UNROLL: unroll }, s.norm ? { NORM: 1, EPS: s.norm.eps } : {});
+    Object.assign(
+      constants,
+      { ROWS: rowsPerThread, UNROLL: unroll, XS: format.intDot.stageX },
+      s.norm ? { NORM: 1, EPS: s.norm.eps } : {},
+    );
     return {
       kernel: `${format.kernel}_dot`,
       constants,
@@ -232,14 +238,21 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
 
 /**
  * Whether kernels/matmul_dot.wgsl can hold a token's quantized x (and its reductions) for K = cols in `bytes` of
- * workgroup memory: it quantizes the whole of K at once.
+ * workgroup memory: it quantizes the whole of K at once (from staged slices of x where the format stages them).
  */
 export function intDotFits(format: WeightFormat, cols: number, workgroupSize: number, bytes: number): boolean {
   if (!format.intDot) return false;
-  const chunks = Math.ceil(cols / format.intDot.chunk);
-  // xq and xd per chunk; partial sums and squares per thread.
-  const need = chunks * (16 * format.intDot.xWords + 8) + workgroupSize * (MAX_ROWS_PER_THREAD + 1) * 4;
-  return need <= bytes;
+  const { chunk, xWords, stageX } = format.intDot;
+  const chunks = Math.ceil(cols / chunk);
+  // xq and xd per chunk; the staged slice (a float of padding per chunk); partial sums and squares per thread. Each
+  // variable takes a multiple of 16 bytes.
+  const vars = [
+    chunks * 16 * xWords,
+    chunks * 8,
+    (Math.max(stageX, chunk) / chunk) * (chunk + 1) * 4,
+    workgroupSize * (MAX_ROWS_PER_THREAD + 1) * 4,
+  ];
+  return vars.reduce((sum, b) => sum + Math.ceil(b / 16) * 16, 0) <= bytes;
 }
 
 /**

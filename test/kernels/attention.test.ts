@@ -58,8 +58,9 @@ for (const layout of ['interleaved', 'half'] as const) {
 }
 
 // Every attention kind as the runner launches it (attentionPlan), on GPUs and on CPUs. Splits aligned to 4 positions
-// make GPU flash cut contexts (11 positions: 3 splits, 5: 2) that `combine` merges; WG 4 < head dim 16 gives a
-// thread several dimensions, WG 16 > head dim 8 two groups of positions.
+// make GPU flash cut contexts (11 positions: 3 splits, 5: 2) that `combine` merges. GPU flash takes tiles of WG / 8
+// positions (8 threads per score; fewer where WG is smaller): WG 4 and 8 walk a split a position at a time, WG 16
+// has 8 groups of value threads for head dim 8, WG 64 at head dim 64 tiles of 8 positions longer than a split.
 for (const [kind, software, WG, H, KVH, HD] of [
   ['naive', false, 64, 4, 4, 16], // multi-head
   ['naive', false, 128, 8, 2, 8], // grouped-query
@@ -68,6 +69,7 @@ for (const [kind, software, WG, H, KVH, HD] of [
   ['flash', false, 4, 4, 4, 16], // split contexts
   ['flash', false, 16, 8, 2, 8], // one split per token, written directly
   ['flash', false, 4, 4, 1, 32],
+  ['flash', false, 64, 4, 2, 64],
   ['flash', true, 64, 4, 4, 16], // CPUs: 12 (token, head) pairs over workgroups of 8, the second partial
   ['flash', true, 64, 8, 2, 8],
   ['flash', true, 64, 4, 1, 32],

@@ -22,17 +22,24 @@ const FORMATS: [string, WeightFormatOptions][] = [
   ['int4', { groupSize: 128, symmetric: true }],
 ];
 
-/** x with each chunk of `chunk` values replaced by its int8 quantization, dequantized (zero padding past K). */
+/**
+ * x with each chunk of `chunk` values replaced by its int8 quantization, dequantized (zero padding past K). The codes
+ * are taken in f32 as WGSL does (x * (127 / max) rounded half to even): at large K a code rounded the other way at a
+ * tie (JS rounds half up) would be off by dx, far more than the f32 rounding the bound is for.
+ */
 function quantizeX(x: Float32Array, T: number, K: number, chunk: number, norm?: Float32Array): Float64Array {
+  const f = Math.fround;
+  const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
   const out = new Float64Array(T * K);
   for (let t = 0; t < T; t++) {
     for (let k0 = 0; k0 < K; k0 += chunk) {
       const v: number[] = [];
-      for (let k = k0; k < Math.min(K, k0 + chunk); k++) v.push(x[t * K + k]! * (norm ? norm[k]! : 1));
+      for (let k = k0; k < Math.min(K, k0 + chunk); k++) v.push(f(x[t * K + k]! * (norm ? norm[k]! : 1)));
       const amax = Math.max(...v.map(Math.abs));
-      const dx = amax / 127;
+      const inv = f(127 / amax);
+      const dx = f(amax / 127);
       v.forEach((xv, i) => {
-        out[t * K + k0 + i] = amax > 0 ? Math.round(xv / dx) * dx : 0;
+        out[t * K + k0 + i] = amax > 0 ? roundHalfEven(f(xv * inv)) * dx : 0;
       });
     }
   }
@@ -112,11 +119,13 @@ for (const [name, options] of FORMATS) {
   const format = getWeightFormat(name, options);
   const cases: Omit<Case, 'seed'>[] = [
     // K = 172 (stories260K's hidden size) and 173 leave a partial last chunk; N = 37 a partial workgroup; ROWS 3 a
-    // partial thread; T = 9 a second token tile; LANES 1 is the CPU path.
+    // partial thread; T = 9 a second token tile; LANES 1 is the CPU path; K = 4500 three slices of x to stage
+    // (2048 floats each), the last partial, with the norm's sum of squares taken across them.
     { T: 1, K: 172, N: 37, WG: 64, LANES: 32, ROWS: 4 },
     { T: 9, K: 173, N: 37, WG: 64, LANES: 16, ROWS: 3, acc: true },
     { T: 3, K: 300, N: 20, WG: 64, LANES: 1, ROWS: 2 },
     { T: 2, K: 1024, N: 70, WG: 128, LANES: 32, ROWS: 2, norm: true },
+    { T: 2, K: 4500, N: 20, WG: 64, LANES: 32, ROWS: 2, norm: true },
   ];
   for (const c of cases) {
     seed += 10;
@@ -131,12 +140,27 @@ for (const [name, options] of FORMATS) {
   }
 }
 
-test('int-dot refuses float formats and reports when K outgrows workgroup memory', () => {
+test('int-dot refuses float formats and reports when K outgrows workgroup memory', async () => {
   const shape = { rows: 8, cols: 64, workgroupSize: 64, lanes: 32, rowsPerThread: 1, intDot: true };
   assert.throws(() => linearLaunch(getWeightFormat('f16'), shape), /--int-dot on needs int8 or int4 weights/);
   const int8 = getWeightFormat('int8');
-  // int8: 16 values a chunk, 24 bytes of workgroup memory each, plus 256 threads x 5 words.
-  assert.equal(intDotFits(int8, 4096, 256, 32768), true);
-  assert.equal(intDotFits(int8, 20 * 1024, 256, 32768), false);
+  const int4 = getWeightFormat('int4', { groupSize: 32 });
+  // Bytes of workgroup memory, each variable a multiple of 16: 256 threads x 5 words, and per chunk its quantized x
+  // and (dx, qsum); int8 (16 values a chunk, x read directly) 24 bytes a chunk plus 80 for the slice it never
+  // stages: 1148 chunks in 32 KiB; int4 (32 values) 40 bytes a chunk plus the staged slice of x (64 chunks of 33
+  // floats: 8448 bytes): 480 chunks.
+  const limits: [WeightFormat, number][] = [
+    [int8, 1148 * 16],
+    [int4, 480 * 32],
+  ];
+  for (const [format, K] of limits) {
+    assert.equal(intDotFits(format, K, 256, 32768), true, format.name);
+    assert.equal(intDotFits(format, K + 1, 256, 32768), false, format.name);
+  }
   assert.equal(intDotFits(getWeightFormat('f16'), 64, 256, 32768), false);
+  // The largest K that fits runs (a pipeline past the adapter's workgroup memory would be a validation error).
+  for (const [format, K] of limits) {
+    const { got, want } = await run(format, { T: 1, K, N: 8, WG: 256, LANES: 32, ROWS: 1, seed: 5 });
+    assert.ok(relError(got, want) <= 1e-5, `${format.name}: ${relError(got, want)}`);
+  }
 });
