@@ -1,6 +1,7 @@
 // Batch-1 decode benchmark: tok/s, bytes per token, GB/s, MBU and memory per model and weight format.
-// Same procedure every run: a prompt of --prompt-tokens tokens, one warm-up generation, then 3 timed generations of
-// --tokens greedy tokens with EOS ignored; the median is reported.
+// Same procedure every run: a prompt of --prompt-tokens tokens, one warm-up generation, then --runs (default 3)
+// timed generations of --tokens greedy tokens with EOS ignored, in rounds across the formats; the median is reported.
+// A model's formats are all loaded at once (give fewer formats where they do not fit in GPU memory together).
 //   npm run bench:decode                                   (preset:tiny and stories260K, f32)
 //   npm run bench:decode -- --models preset:llama-7b --formats f16,int8,int4 --tokens 256 --prompt-tokens 128
 import { existsSync } from 'node:fs';
@@ -20,13 +21,24 @@ const models = arg('models', defaultModels).split(',');
 const formats = arg('formats', 'f32').split(',');
 const tokens = Number(arg('tokens', '128'));
 const promptTokens = Number(arg('prompt-tokens', '16'));
+// Timed generations per (model, format), the median reported: more on hosts whose speed wanders (odd, so the median
+// is a run that happened).
+const runCount = Number(arg('runs', '3'));
+if (!Number.isInteger(runCount) || runCount < 1 || runCount % 2 === 0) {
+  throw new Error(`--runs ${arg('runs', '3')}: give an odd number of runs, at least 1`);
+}
 const ctx = await createDevice(process.argv.includes('--adapter') ? { adapter: arg('adapter', '') } : {});
 const probe = await cachedProbe(ctx);
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) / 2]!;
 const rows: string[][] = [];
 for (const spec of models) {
   const model = await loadModel(spec, spec.endsWith('.bin') ? { tokenizer: `${SHARED}/tok512.bin` } : {});
   const promptIds = [model.tokenizer.bos, ...Array.from({ length: promptTokens - 1 }, (_, i) => 3 + ((i * 7) % 200))];
+  // Every format's engine at once, timed in rounds (one generation of each per round): on a host whose speed wanders
+  // from minute to minute, formats timed minutes apart compare that, not themselves. "vs" is the median over rounds
+  // of each round's ratio to the first format.
+  const engines: { format: string; engine: WebGpuEngine; loadS: number; runs: GenerationResult[] }[] = [];
   for (const format of formats) {
     const t0 = performance.now();
     const engine = await WebGpuEngine.create(ctx, model, {
@@ -35,25 +47,29 @@ for (const spec of models) {
       ...formatToggles(format),
       ...workgroupToggle(),
     });
-    const loadS = (performance.now() - t0) / 1000;
-    const once = async (n: number): Promise<GenerationResult> => {
-      const gen = engine.generate({ promptIds, maxTokens: n, sampling: GREEDY, ignoreEos: true });
-      for (;;) {
-        const r = await gen.next();
-        if (r.done) return r.value;
-      }
-    };
-    await once(16);
-    const runs: GenerationResult[] = [];
-    for (let i = 0; i < 3; i++) runs.push(await once(tokens));
-    runs.sort((a, b) => a.stats.decodeTokPerS - b.stats.decodeTokPerS);
-    const s = decodeStats(engine.runner, model.config, runs[1]!.stats, probe.copyGBps);
+    engines.push({ format, engine, loadS: (performance.now() - t0) / 1000, runs: [] });
+  }
+  const once = async (engine: WebGpuEngine, n: number): Promise<GenerationResult> => {
+    const gen = engine.generate({ promptIds, maxTokens: n, sampling: GREEDY, ignoreEos: true });
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) return r.value;
+    }
+  };
+  for (const e of engines) await once(e.engine, 16);
+  for (let i = 0; i < runCount; i++) for (const e of engines) e.runs.push(await once(e.engine, tokens));
+  const tokPerS = (r: GenerationResult) => r.stats.decodeTokPerS;
+  for (const { format, engine, loadS, runs } of engines) {
+    const mid = runs.find((r) => tokPerS(r) === median(runs.map(tokPerS)))!;
+    const s = decodeStats(engine.runner, model.config, mid.stats, probe.copyGBps);
     const mem = s.memory.weightsBytes + s.memory.kvBytes + s.memory.scratchBytes;
+    const vs = median(runs.map((r, i) => tokPerS(r) / tokPerS(engines[0]!.runs[i]!)));
     rows.push([
       model.info.name,
       format,
       s.decodeTokPerS.toFixed(1),
-      runs.map((r) => r.stats.decodeTokPerS.toFixed(1)).join(' / '),
+      `${vs.toFixed(2)}x`,
+      runs.map((r) => tokPerS(r).toFixed(1)).join(' / '),
       (s.bytesPerToken / 1e6).toFixed(1),
       s.achievedGBps.toFixed(1),
       `${(s.mbu * 100).toFixed(1)}%`,
@@ -63,19 +79,20 @@ for (const spec of models) {
       loadS.toFixed(0),
     ]);
     process.stderr.write(`${model.info.name} ${format}: ${s.decodeTokPerS.toFixed(1)} tok/s\n`);
-    await engine.close();
   }
+  for (const e of engines) await e.engine.close();
 }
 
 console.log(
   `adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; copy bandwidth ${probe.copyGBps.toFixed(1)} GB/s (reads + writes)`,
 );
-console.log(`batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of 3\n`);
+console.log(`batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}\n`);
 const head = [
   'model',
   'weights',
   'tok/s',
-  'runs',
+  `vs ${formats[0]}`,
+  'runs (in round order)',
   'MB/token',
   'GB/s',
   'MBU',

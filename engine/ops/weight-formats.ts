@@ -326,13 +326,17 @@ function checkSwiglu(format: WeightFormat, s: LinearShape, rowsPerThread: number
 
 /**
  * Thread layout for a format: one row per thread on software adapters (lavapipe: no barriers), and on GPUs 32 lanes
- * per row (coalesced 512-byte reads of a row), 4 rows per thread for the packed formats (each staged x value serves 4
- * rows) with 2 chunks' loads in flight. On an H100 (llama-1b/7b layer shapes, workgroup 256) these were at or near
- * the best of lanes 8..64, rows 1..4, unroll 1..4; rows 1 was up to 3x slower. Sweep them on new hardware.
- * `swiglu` (the fused gate/up layer) keeps a thread's rows even, so each (gate, up) pair meets in one thread.
+ * per row (coalesced 512-byte reads of a row) with 4 chunks' loads in flight; the packed formats give a thread 4 rows
+ * (each staged x value serves 4 rows), 2 on layers no taller than wide, which then have twice the workgroups (their
+ * 4096 rows made 128, fewer than an H100's SMs). llama-7b f16 on an H100, one machine session: 137.9 tok/s with
+ * unroll 2 and 4 rows everywhere, 143.2 with unroll 4, 144.4 with both changes; rows 1 was up to 3x slower in kernel
+ * sweeps. Sweep them on new hardware (bench/linear.ts). `swiglu` (the fused gate/up layer) keeps a thread's rows
+ * even, so each (gate, up) pair meets in one thread.
  */
 export function defaultLinearParams(
   format: WeightFormat,
+  rows: number,
+  cols: number,
   software: boolean,
   workgroupSize: number,
   swiglu = false,
@@ -340,13 +344,14 @@ export function defaultLinearParams(
   const multiRow = format.multiRow !== false;
   if (software) return { lanes: 1, rowsPerThread: swiglu && multiRow ? 2 : 1, unroll: 1 };
   const lanes = Math.min(32, workgroupSize);
-  return multiRow ? { lanes, rowsPerThread: 4, unroll: 2 } : { lanes, rowsPerThread: 1 };
+  return multiRow ? { lanes, rowsPerThread: rows <= cols ? 2 : 4, unroll: 4 } : { lanes, rowsPerThread: 1 };
 }
 
 /**
  * Thread layout of the integer-dot kernel (kernels/matmul_dot.wgsl): on GPUs 4 rows a thread and 4 chunks' loads in
- * flight, 16 lanes a row for layers at least 4x taller than wide (llama-7b's w13: 85 us against 113 with 32 lanes on
- * an H100), 32 otherwise (its w2: 70 against 84-107 us with 16); on CPUs as defaultLinearParams.
+ * flight, 16 lanes a row for tall layers, 32 otherwise (llama-7b's w2: 70 against 84-107 us with 16, on an H100).
+ * Tall: at least 4x as tall as wide (its w13: 85 us against 113 with 32 lanes), or for int4 2x (its wqkv too: int4
+ * 293.2 against 273.9 tok/s in the engine; int8 was measured with 4x only).
  */
 export function intDotParams(
   format: WeightFormat,
@@ -356,8 +361,9 @@ export function intDotParams(
   workgroupSize: number,
   swiglu = false,
 ): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll'> {
-  if (software) return defaultLinearParams(format, software, workgroupSize, swiglu);
-  return { lanes: Math.min(rows >= 4 * cols ? 16 : 32, workgroupSize), rowsPerThread: 4, unroll: 4 };
+  if (software) return defaultLinearParams(format, rows, cols, software, workgroupSize, swiglu);
+  const tall = rows >= (format.name.startsWith('int4') ? 2 : 4) * cols;
+  return { lanes: Math.min(tall ? 16 : 32, workgroupSize), rowsPerThread: 4, unroll: 4 };
 }
 
 const MAX_DIM = 65535;

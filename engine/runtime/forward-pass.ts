@@ -165,10 +165,11 @@ export function buildForwardPass(
     const launch = linearLaunch(format, {
       ...shape,
       workgroupSize: WG,
-      // Measured best per format (engine/ops/weight-formats.ts): a row per thread on CPUs, 32 lanes x 4 rows on GPUs.
+      // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 16-32 lanes x
+      // 2-4 rows on GPUs.
       ...(intDot
         ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu)
-        : defaultLinearParams(format, software, WG, swiglu)),
+        : defaultLinearParams(format, lw.rows, lw.cols, software, WG, swiglu)),
       ...(norm ? { norm: { eps: c.normEps } } : {}),
       intDot,
     });

@@ -189,9 +189,13 @@ test('default thread layouts are launchable for every format, on CPUs and GPUs, 
     const format = getWeightFormat(name);
     for (const software of [true, false]) {
       for (const workgroupSize of [64, 128, 256]) {
-        for (const swiglu of [false, true]) {
-          const params = defaultLinearParams(format, software, workgroupSize, swiglu);
-          const l = linearLaunch(format, { rows: 10, cols: 172, workgroupSize, ...params, swiglu });
+        for (const [swiglu, rows, cols] of [
+          [false, 10, 172], // no taller than wide
+          [false, 172, 10],
+          [true, 344, 172], // the fused gate/up layer is tall
+        ] as const) {
+          const params = defaultLinearParams(format, rows, cols, software, workgroupSize, swiglu);
+          const l = linearLaunch(format, { rows, cols, workgroupSize, ...params, swiglu });
           // f32 on CPUs runs matmul_rows, which has no lanes: 8 rows an invocation.
           assert.equal(l.constants.LANES ?? 1, software ? 1 : 32);
           assert.equal(l.constants.SWIGLU, swiglu ? 1 : undefined);
