@@ -11,6 +11,7 @@ import { getWeightFormat, type IntDot, type WeightFormat } from '../ops/weight-f
 import { buildForwardPass, type Dispatch } from './forward-pass.ts';
 import { storageBuffer } from './gpu-buffers.ts';
 import { GpuWeights } from './gpu-weights.ts';
+import { ReadbackPacer } from './readback-pacer.ts';
 
 export interface RunnerOptions {
   maxTokens: number; // tokens per step (prefill chunk + decodes)
@@ -85,6 +86,7 @@ export class ModelRunner {
   private parity = 0; // which idsStaging the next step copies its ids to
   // The command buffer of the step most likely to come next, encoded while the GPU ran the previous one.
   private prepared: { key: string; commands: GPUCommandBuffer } | undefined;
+  private readonly pacer: ReadbackPacer; // when to ask for each step's results (readback-pacer.ts)
   // The forward pass (forward-pass.ts): body, head, and the body's length after each layer (early exits).
   private readonly body: Dispatch[] = [];
   private readonly head: Dispatch[] = [];
@@ -97,6 +99,7 @@ export class ModelRunner {
   private constructor(ctx: GpuContext, config: ModelConfig, options: RunnerOptions) {
     this.device = ctx.device;
     this.software = ctx.isSoftware;
+    this.pacer = new ReadbackPacer(!this.software);
     this.hasTimestamps = ctx.hasTimestamps;
     this.config = config;
     this.options = options;
@@ -191,22 +194,26 @@ export class ModelRunner {
     this.prepared = undefined;
     this.parity ^= 1;
     const q = this.device.queue;
+    const submitted = performance.now();
     q.submit([commands]);
     // On a CPU adapter the "GPU" work runs on the same cores, so encoding ahead gains nothing there, and steps whose
     // shape changes (speculative verification, prefill) would pay for an encode they never use.
     if (!this.software && len < this.config.maxSeqLen) {
       this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows, this.parity) };
     }
+    const shape = `${t}:${r}:${exit}:${rows.length}`;
     if (r === 0) {
-      await q.onSubmittedWorkDone();
+      await this.pacer.paced(shape, submitted, () => q.onSubmittedWorkDone());
       return { argmax: noRows, logits: noRows };
     }
     const V = this.config.vocabSize;
     const logitBytes = rows.length * V * 4;
-    await Promise.all([
-      idsStaging.mapAsync(0x0001, 0, r * 4),
-      logitBytes > 0 ? this.staging.mapAsync(0x0001, 0, logitBytes) : undefined,
-    ]);
+    await this.pacer.paced(shape, submitted, () =>
+      Promise.all([
+        idsStaging.mapAsync(0x0001, 0, r * 4),
+        logitBytes > 0 ? this.staging.mapAsync(0x0001, 0, logitBytes) : undefined,
+      ]),
+    );
     const ids = new Uint32Array(idsStaging.getMappedRange(0, r * 4).slice(0));
     idsStaging.unmap();
     let logits = new Float32Array(0);
