@@ -114,8 +114,9 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
     };
   }
   // A thread holds one vec4 of a head's output, so a workgroup has at least headDim / 4 threads; 8 threads share a
-  // position's score (PARTS, fewer where 8 does not divide the workgroup). Contexts are cut into at most 16 splits of a multiple of 32 positions: a batch-1 decode at a few hundred positions already spreads over
-  // heads x 9 workgroups, and the partial results stay small.
+  // position's score (PARTS, fewer where 8 does not divide the workgroup). Contexts are cut into at most 16 splits
+  // of a multiple of 32 positions: a batch-1 decode at a few hundred positions already spreads over heads x 9
+  // workgroups, and the partial results stay small.
   const WG = Math.max(s.workgroupSize, s.headDim / 4);
   const align = s.splitAlign ?? 32;
   const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
