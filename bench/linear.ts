@@ -154,8 +154,11 @@ function variantPipeline(kernel: string, constants: Record<string, number>, vari
   const c = { ...constants };
   if (variant.includes('nostage')) c.STAGE_X = 0;
   if (variant.includes('noprefetch')) c.PREFETCH = 0;
-  if (variant.includes('nostream'))
-    src = src.replace('if (n0 < N) {\n      for (var c1', 'if (n0 < 0u) {\n      for (var c1');
+  if (variant.includes('nostream')) {
+    const loop = 'if (n0 < N) {\n      for (var c1';
+    if (!src.includes(loop)) throw new Error('nostream variant: the weight loop was not found');
+    src = src.replace(loop, 'if (n0 < 0u) {\n      for (var c1');
+  }
   if (variant.includes('exact')) {
     src = src
       .replace('const MAX_ROWS: u32 = 4u;', `const MAX_ROWS: u32 = ${c.ROWS}u;`)

@@ -20,16 +20,7 @@ override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instea
 override NORM: bool = false; // the layer's input RMSNorm folded in, as in matmul_packed
 override EPS: f32 = 1e-5;
 override XS: u32 = 0u; // GPU path: floats of x staged per slice (a multiple of CHUNK; 0: none, see xf)
-const TT: u32 = 8u;
-const MAX_ROWS: u32 = 4u;
-const MAX_UNROLL: u32 = 4u;
-
-struct Counts { n_tokens: u32, n_out: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>; // [T, K]
-@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>; // [N, STRIDE]: CHUNK values per vec4, k order
-@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
-@group(0) @binding(3) var<storage, read> counts: Counts;
-@group(0) @binding(4) var<storage, read> norm_w: array<f32>; // [K] (read only with NORM)
+//! include matmul_rowgroup_io
 
 // One token's quantized x: word q of chunk c at xq[q * STRIDE + c] (planes, so the lanes of a row group, which read
 // consecutive chunks, read consecutive 16-byte words), and chunk c's (dx, qsum) at xd[c].
@@ -41,11 +32,6 @@ var<workgroup> xd: array<vec2f, STRIDE>;
 // (32-value chunks, read straight from global memory a load of a warp touches 32 lines 128 bytes apart) gained up to
 // 3x on some layers (12288x4096 60 -> 20 us); int8 (16-value chunks) lost 3-15%, so it reads x directly (XS 0).
 var<workgroup> xf: array<f32, max(XS, CHUNK) / CHUNK * (CHUNK + 1u)>;
-
-// x[t, k], zero past K: the padding's products vanish.
-fn x_at(t: u32, k: u32) -> f32 {
-  return select(0.0, x[t * K + min(k, K - 1u)], k < K);
-}
 
 // x value xv at k times the norm weight with NORM; adds xv^2 to *ss (the folded norm's sum of squares).
 fn normed(xv: f32, k: u32, ss: ptr<function, f32>) -> f32 {

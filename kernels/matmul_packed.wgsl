@@ -31,28 +31,14 @@ override STAGE_X: bool = true; // GPU path: x staged in workgroup memory (false:
 override NORM: bool = false;
 override EPS: f32 = 1e-5;
 override PREFETCH: bool = true; // the first weight loads before x is staged (false: after; for measurements)
-const TT: u32 = 8u;
-const MAX_ROWS: u32 = 4u;
-const MAX_UNROLL: u32 = 4u;
-
-struct Counts { n_tokens: u32, n_out: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>; // [T, K]
-@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>; // [N, STRIDE]: CHUNK values per vec4, k order
-@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [T, N]
-@group(0) @binding(3) var<storage, read> counts: Counts;
+//! include matmul_rowgroup_io
 
 var<workgroup> xs: array<vec4f, XS / 4u>; // [chunk, XV] one slice of one token's x, swizzled (xs_index)
-@group(0) @binding(4) var<storage, read> norm_w: array<f32>; // [K] (read only with NORM)
 
 // Where vec4 q of chunk c sits in xs. The 8 threads of a quarter warp read chunks c..c+7 at once; XORing q with bits
 // of c spreads those 16-byte reads over all 32 banks.
 fn xs_index(c: u32, q: u32) -> u32 {
   return c * XV + (q ^ ((c / (8u / XV)) % XV));
-}
-
-// x[t, k], zero past K: the end of the last chunk of a row is padding, and its products must vanish.
-fn x_at(t: u32, k: u32) -> f32 {
-  return select(0.0, x[t * K + min(k, K - 1u)], k < K);
 }
 
 // The x values of chunk c of the slice (on the CPU path the slice is the whole row of token t).

@@ -1,5 +1,5 @@
 // The reductions of the row-group linear kernels (kernels/matmul_packed.wgsl, matmul_dot.wgsl), which declare WG,
-// LANES, ROWS, MAX_ROWS, N, K and EPS and include matmul_store.
+// LANES, ROWS, N, K and EPS and include matmul_rowgroup_io (MAX_ROWS) and matmul_store.
 var<workgroup> partial: array<f32, WG * MAX_ROWS>; // [row r, thread] sums, reduced over each row group's lanes
 var<workgroup> squares: array<f32, WG>; // each thread's sum of x^2 of the token, reduced over the workgroup
 
