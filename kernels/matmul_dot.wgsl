@@ -103,14 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
         var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
         var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>;
-        for (var u = 0u; u < UNROLL; u++) {
-          let c = min(c1 + u * LANES, STRIDE - 1u); // past the row: loaded, never used
-          for (var r = 0u; r < ROWS; r++) {
-            let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
-            wc[u * MAX_ROWS + r] = w[n * STRIDE + c];
-            sm[u * MAX_ROWS + r] = chunk_scale(n, c);
-          }
-        }
+        load_round(0u, c1, STRIDE, n0, &wc, &sm); // the whole row is one slice
         for (var u = 0u; u < UNROLL; u++) {
           let c = c1 + u * LANES;
           if (c < STRIDE) {

@@ -55,20 +55,6 @@ fn x_chunk(t: u32, c: u32) -> array<vec4f, XV> {
   return v;
 }
 
-// The weight chunks c1, c1 + LANES, ... (UNROLL of them) of the slice at chunk c0, rows n0 .. n0 + ROWS, and their
-// chunk scales.
-fn load_round(c0: u32, c1: u32, chunks: u32, n0: u32, wc: ptr<function, array<vec4<u32>, MAX_UNROLL * MAX_ROWS>>,
-              sm: ptr<function, array<vec2f, MAX_UNROLL * MAX_ROWS>>) {
-  for (var u = 0u; u < UNROLL; u++) {
-    let c = min(c1 + u * LANES, chunks - 1u); // past the slice: loaded, never used
-    for (var r = 0u; r < ROWS; r++) {
-      let n = min(n0 + r, N - 1u); // rows past N: computed, never stored
-      (*wc)[u * MAX_ROWS + r] = w[n * STRIDE + c0 + c];
-      (*sm)[u * MAX_ROWS + r] = chunk_scale(n, c0 + c);
-    }
-  }
-}
-
 //! include matmul_store
 //! include matmul_reduce
 
