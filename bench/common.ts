@@ -18,6 +18,14 @@ export function formatToggles(format: string): Partial<EngineOptions> {
   return { precision: format };
 }
 
+/** --subgroup-matrix auto|on|off, when given, as an engine toggle (the engine's default, auto, otherwise). */
+export function subgroupMatrixToggle(): Partial<EngineOptions> {
+  if (!process.argv.includes('--subgroup-matrix')) return {};
+  const mode = arg('subgroup-matrix', '');
+  if (mode !== 'auto' && mode !== 'on' && mode !== 'off') throw new Error('--subgroup-matrix: use auto, on or off');
+  return { subgroupMatrix: mode };
+}
+
 /** --workgroup-size N, when given, as an engine toggle (the engine's default otherwise). */
 export function workgroupToggle(): Partial<EngineOptions> {
   return process.argv.includes('--workgroup-size') ? { workgroupSize: Number(arg('workgroup-size', '')) } : {};

@@ -65,6 +65,7 @@ async function timePasses(encode: (pass: GPUComputePassEncoder) => void, passes:
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const counts = storageBuffer(d, 'counts', 16);
+const noSplits = storageBuffer(d, 'part', 16);
 const lines: string[] = [];
 let warmed = false;
 for (const name of formats) {
@@ -87,29 +88,32 @@ for (const name of formats) {
         for (const variant of variants) {
           if (format.multiRow === false && rowsPerThread !== 1) continue;
           if (variant.includes('sg') && lanes !== 32) continue;
-          // tiled: kernels/matmul_tiled.wgsl, which has its own thread layout (run once, with the first params).
-          if (variant === 'tiled' && (format.multiRow === false || pi > 0)) continue;
+          // tiled: kernels/matmul_tiled.wgsl, mma: kernels/matmul_mma.wgsl (matrix units), which have their own
+          // thread layouts (run once, with the first params).
+          const tiled = variant === 'tiled' || variant.startsWith('mma');
+          if (tiled && (format.multiRow === false || pi > 0)) continue;
+          if (variant.startsWith('mma') && !ctx.subgroupMatrix) throw new Error('mma: the adapter has no matrix units');
           if (variant.startsWith('dot') && !format.intDot) continue; // integer dot products: int8, int4 only
-          const launch =
-            variant === 'tiled'
-              ? tiledLaunch(format, { rows, cols })
-              : linearLaunch(format, {
-                  rows,
-                  cols,
-                  workgroupSize: WG,
-                  lanes,
-                  rowsPerThread,
-                  unroll,
-                  intDot: variant.startsWith('dot'),
-                });
+          const launch = tiled
+            ? tiledLaunch(format, { rows, cols }, 1, 1, variant.startsWith('mma'))
+            : linearLaunch(format, {
+                rows,
+                cols,
+                workgroupSize: WG,
+                lanes,
+                rowsPerThread,
+                unroll,
+                intDot: variant.startsWith('dot'),
+              });
           const pipeline = variantPipeline(launch.kernel, launch.constants, variant);
           const byBinding: Record<string, GPUBuffer | undefined> = { x, y, counts, scales, norm: counts };
           const binds = ws.map((w) =>
             bindGroup(
               d,
               pipeline,
-              format.bindings.map((b) =>
-                b === 'weights' ? w : b === 'norm' && variant === 'tiled' ? undefined : byBinding[b],
+              Object.assign(
+                format.bindings.map((b) => (b === 'weights' ? w : b === 'norm' && tiled ? undefined : byBinding[b])),
+                tiled ? { 6: noSplits } : {}, // partial sums of K splits: none here (SPLITS 1), bound as the layout asks
               ),
             ),
           );
@@ -144,7 +148,8 @@ for (const name of formats) {
   }
 }
 
-// Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens), dot
+// Kernel variants, applied to the source or constants: tiled (the engine's kernel for steps of many tokens; mma: on
+// matrix units, --subgroup-matrix), dot
 // (kernels/matmul_dot.wgsl, --int-dot on), nostage (x from global memory), noprefetch (the first weight loads after
 // x is staged, not before), nostream (dot only: no weight loads or products, so what is left is each workgroup's
 // fixed cost: quantizing x, the reductions, the stores), exact (register
@@ -158,6 +163,20 @@ function variantPipeline(kernel: string, constants: Record<string, number>, vari
     const loop = 'if (n0 < N) {\n      for (var c1';
     if (!src.includes(loop)) throw new Error('nostream variant: the weight loop was not found');
     src = src.replace(loop, 'if (n0 < 0u) {\n      for (var c1');
+  }
+  // mma-nomma: staging only, no matrix loads or products; mma-noload: no staging, products of whatever workgroup
+  // memory holds; mma-rowmajor: the right matrix loaded row-major (wrong results: only the load's speed).
+  const edits: Record<string, [string, string][]> = {
+    'mma-nomma': [['for (var kk = 0u; kk < KC;', 'for (var kk = 0u; kk < 0u;']],
+    'mma-noload': [
+      ['for (var j = 0u; j < WPT; j++)', 'for (var j = 0u; j < 0u; j++)'],
+      ['for (var j = 0u; j < XPT; j++)', 'for (var j = 0u; j < 0u; j++)'],
+    ],
+    'mma-rowmajor': [['subgroupMatrixLoad<Right, col_major>', 'subgroupMatrixLoad<Right, row_major>']],
+  };
+  for (const [from, to] of edits[variant] ?? []) {
+    if (!src.includes(from)) throw new Error(`${variant} variant: '${from}' not found`);
+    src = src.replaceAll(from, to);
   }
   if (variant.includes('exact')) {
     src = src

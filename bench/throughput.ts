@@ -4,14 +4,15 @@
 // with EOS ignored. Aggregate output tok/s = C * tokens / wall time of the round (prefill included), and the ratio
 // to C = 1.
 //   node --import tsx bench/throughput.ts [--model preset:llama-1b] [--format f16] [--concurrency 1,8,32,128]
-//     [--tokens 256] [--prompt-tokens 128]
+//     [--tokens 256] [--prompt-tokens 128] [--subgroup-matrix auto|on|off]
 import { cpus } from 'node:os';
 import { createDevice } from '../engine/device/device.ts';
 import { loadModel } from '../engine/model/load.ts';
+import { subgroupMatrixInEffect } from '../engine/ops/subgroup-matrix.ts';
 import { WebGpuEngine } from '../engine/runtime/engine.ts';
 import type { GenerationResult } from '../engine/runtime/types.ts';
 import { GREEDY } from '../engine/sampling/types.ts';
-import { arg, formatToggles, workgroupToggle } from './common.ts';
+import { arg, formatToggles, subgroupMatrixToggle, workgroupToggle } from './common.ts';
 
 const spec = arg('model', 'preset:tiny');
 const format = arg('format', 'f32');
@@ -29,6 +30,7 @@ const engine = await WebGpuEngine.create(ctx, model, {
     2 * maxC * (promptTokens + tokens + 32) * model.config.nLayers * model.config.nKvHeads * model.config.headDim * 4,
   ...formatToggles(format),
   ...workgroupToggle(),
+  ...subgroupMatrixToggle(),
 });
 
 const vocab = model.config.vocabSize;
@@ -63,7 +65,7 @@ await engine.close();
 const base = rows.find((r) => r.c === 1)?.tokPerS;
 console.log(`adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 console.log(
-  `${model.info.name}, ${format}, continuous batching, ${promptTokens}-token prompts, ${tokens} greedy tokens each\n`,
+  `${model.info.name}, ${format}, continuous batching, ${promptTokens}-token prompts, ${tokens} greedy tokens each, subgroup matrix ${subgroupMatrixInEffect(subgroupMatrixToggle().subgroupMatrix ?? 'auto', ctx, format !== 'f32')}\n`,
 );
 console.log('| concurrent sequences | output tok/s | vs 1 | round s |\n| --- | --- | --- | --- |');
 for (const r of rows) {

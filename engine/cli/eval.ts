@@ -49,7 +49,7 @@ export function registerEval(program: Command): void {
       ...kernelToggles(opts),
     });
     const r = await evaluateNll(runner, ids, window);
-    const out = { ...r, model: model.info.name, adapter: ctx.adapterName, toggles: togglesInEffect(f) };
+    const out = { ...r, model: model.info.name, adapter: ctx.adapterName, toggles: togglesInEffect(f, ctx) };
     if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else {
       process.stdout.write(

@@ -96,7 +96,7 @@ async function generate(f: GenerateFlags): Promise<void> {
         adapter: ctx.adapterName,
         model: model.info.name,
         synthetic: model.info.synthetic,
-        toggles: togglesInEffect(f),
+        toggles: togglesInEffect(f, ctx),
       },
     })}\n`,
   );

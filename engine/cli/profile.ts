@@ -84,7 +84,7 @@ export function registerProfile(program: Command): void {
       cpu: `${cpus()[0]?.model ?? '?'} x${cpus().length}`,
       timing,
       dispatchesPerStep: runner.dispatchesPerStep,
-      toggles: togglesInEffect(f),
+      toggles: togglesInEffect(f, ctx),
     };
     if (!f.json) {
       process.stdout.write(`adapter: ${head.adapter}; CPU: ${head.cpu}; timing: ${timing}\n`);

@@ -1,11 +1,13 @@
 // The engine's run-time toggles as CLI flags (DESIGN.md: one name everywhere, --kebab-case on the command line,
 // camelCase in scenarios and results). Every verb that builds an engine takes these.
 import type { Command } from 'commander';
+import type { GpuContext } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import { ATTENTION_KINDS } from '../ops/attention.ts';
 import { FUSION_MODES } from '../ops/fusion.ts';
 import { KV_CACHE_FORMATS } from '../ops/kv-cache.ts';
+import { SUBGROUP_MATRIX_MODES, subgroupMatrixInEffect } from '../ops/subgroup-matrix.ts';
 import { INT_DOT_MODES } from '../ops/weight-formats.ts';
 import { DECODE_AHEAD_MODES } from '../runtime/decode-ahead.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../runtime/engine-options.ts';
@@ -28,6 +30,7 @@ export interface ToggleFlags {
   attention: EngineOptions['attention'];
   fusion: EngineOptions['fusion'];
   intDot: EngineOptions['intDot'];
+  subgroupMatrix: EngineOptions['subgroupMatrix'];
   decodeAhead: EngineOptions['decodeAhead'];
   kvCache: EngineOptions['kvCache'];
   batch: EngineOptions['batch'];
@@ -91,6 +94,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
       d.intDot,
     )
     .option(
+      '--subgroup-matrix <mode>',
+      `steps of many tokens (batches, prefill) on the GPU's matrix units: ${SUBGROUP_MATRIX_MODES.join('|')} (auto: where the adapter has them; f16/bf16/int8/int4 weights)`,
+      enumArg('--subgroup-matrix', SUBGROUP_MATRIX_MODES),
+      d.subgroupMatrix,
+    )
+    .option(
       '--decode-ahead <on|off>',
       'on: a greedy decode step is submitted while the one before it runs, its tokens fed on the GPU',
       enumArg('--decode-ahead', DECODE_AHEAD_MODES),
@@ -138,6 +147,7 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
     attention: f.attention,
     fusion: f.fusion,
     intDot: f.intDot,
+    subgroupMatrix: f.subgroupMatrix,
     decodeAhead: f.decodeAhead,
     kvCache: f.kvCache,
     precision: f.precision,
@@ -152,8 +162,12 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
   };
 }
 
-/** What the engine actually ran with, for --json stats, /info and results files. */
-export function togglesInEffect(f: ToggleFlags): Record<string, string | number> {
+/** What the engine actually ran with on this adapter, for --json stats, /info and results files. */
+export function togglesInEffect(
+  f: ToggleFlags,
+  adapter: Pick<GpuContext, 'subgroupMatrix' | 'adapterName'>,
+): Record<string, string | number> {
+  const packed = f.precision !== 'f32' || f.quant !== 'none';
   return {
     precision: f.precision,
     quant: f.quant === 'int4' ? `int4-g${f.groupSize}${f.asymmetric ? '-asym' : ''}` : f.quant,
@@ -161,6 +175,7 @@ export function togglesInEffect(f: ToggleFlags): Record<string, string | number>
     attention: f.attention,
     fusion: f.fusion,
     ...(f.quant === 'none' ? {} : { intDot: f.intDot }),
+    subgroupMatrix: subgroupMatrixInEffect(f.subgroupMatrix, adapter, packed),
     decodeAhead: f.decodeAhead,
     workgroupSize: f.workgroupSize,
     batch: f.batch,

@@ -17,6 +17,20 @@ export interface GpuContext {
   hasTimestamps: boolean;
   isSoftware: boolean; // lavapipe/llvmpipe/SwiftShader: timings mean CPU speed
   wgslFeatures: string[]; // WGSL language features the implementation has (e.g. packed_4x8_integer_dot_product)
+  // The matrix units are usable by kernels/matmul_mma.wgsl: the subgroup-matrix feature with a 16x16x16 f16
+  // configuration that accumulates in f32, shader-f16, and subgroups of exactly 32 invocations (NVIDIA's).
+  subgroupMatrix: boolean;
+}
+
+/** The WebGPU feature behind --subgroup-matrix (Dawn offers it only with allow_unsafe_apis: it is experimental). */
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
+
+interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
 }
 
 // dawn.node crashes when the GPU object is garbage-collected while a device lives, so it is pinned here for the life
@@ -27,9 +41,13 @@ let pinnedAdapterFlag: string | undefined;
 function gpuFor(adapter: string | undefined): GPU {
   if (pinnedGpu && pinnedAdapterFlag === adapter) return pinnedGpu;
   Object.assign(globalThis, globals);
-  // NVIDIA hides shader-f16 on Vulkan unless Dawn is told to expose it. Dawn rounds timestamps to ~65 us unless told
-  // not to (a browser's defence against timing attacks): per-kernel profiles need them exact.
-  const flags = ['enable-dawn-features=vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'];
+  // NVIDIA hides shader-f16 on Vulkan unless Dawn is told to expose it; the subgroup-matrix feature (tensor cores)
+  // is experimental, offered only with allow_unsafe_apis. Dawn rounds timestamps to ~65 us unless told not to (a
+  // browser's defence against timing attacks): per-kernel profiles need them exact.
+  const flags = [
+    'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis',
+    'disable-dawn-features=timestamp_quantization',
+  ];
   if (adapter) flags.push(`adapter=${adapter}`);
   pinnedGpu = create(flags);
   pinnedAdapterFlag = adapter;
@@ -56,7 +74,9 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
   if (!adapter) throw new BenchError('NO_ADAPTER', `no WebGPU adapter found. ${NO_ADAPTER_HELP}`);
 
   const offered = [...adapter.features] as string[];
-  const wanted = ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => offered.includes(f)) as GPUFeatureName[];
+  const wanted = ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX_FEATURE].filter((f) =>
+    offered.includes(f),
+  ) as GPUFeatureName[];
   for (const f of opts.features ?? []) {
     if (!offered.includes(f)) {
       throw new BenchError(
@@ -90,7 +110,14 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
     const err = (ev as GPUUncapturedErrorEvent).error;
     process.stderr.write(`WebGPU error: ${err.message}\n`);
   });
-  const info = adapter.info;
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMatrixConfigs?: SubgroupMatrixConfig[];
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
+  const f16x16 = (info.subgroupMatrixConfigs ?? []).some(
+    (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
+  );
   const description = info.description || info.device || info.vendor || 'unknown adapter';
   return {
     device,
@@ -107,5 +134,12 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
     hasTimestamps: wanted.includes('timestamp-query'),
     isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(`${description} ${info.architecture}`),
     wgslFeatures: [...gpu.wgslLanguageFeatures].sort(),
+    subgroupMatrix:
+      wanted.includes(SUBGROUP_MATRIX_FEATURE as GPUFeatureName) &&
+      wanted.includes('shader-f16') &&
+      wanted.includes('subgroups') &&
+      f16x16 &&
+      info.subgroupMinSize === 32 &&
+      info.subgroupMaxSize === 32,
   };
 }

@@ -20,6 +20,7 @@
 import { BenchError } from '../errors.ts';
 import { bf16Format, checkShape, f16Format } from './f16.ts';
 import { checkGroupSize, int4Format, int8Format } from './quantize.ts';
+import { MMA_ROWS, MMA_TOKENS } from './subgroup-matrix.ts';
 
 /** A weight matrix [rows, cols] in a format's GPU layout; `words` (and `scales`) are uploaded as they are. */
 export interface PackedWeight {
@@ -269,24 +270,27 @@ export const TILED_WG = 128; // and WG
 const TILED_TARGET_WORKGROUPS = 528;
 const MAX_SPLITS = 8;
 
-/** Parts of K for a [rows, cols] layer in the tiled kernel. */
-export function tiledSplits(rows: number, cols: number): number {
-  const blocks = Math.ceil(rows / TILED_ROWS) * Math.ceil(128 / TILED_TOKENS);
+/** Parts of K for a [rows, cols] layer in the tiled kernel (`mma`: kernels/matmul_mma.wgsl's blocks). */
+export function tiledSplits(rows: number, cols: number, mma = false): number {
+  const blocks = mma
+    ? Math.ceil(rows / MMA_ROWS) * Math.ceil(128 / MMA_TOKENS)
+    : Math.ceil(rows / TILED_ROWS) * Math.ceil(128 / TILED_TOKENS);
   const byOccupancy = Math.floor(TILED_TARGET_WORKGROUPS / blocks);
   const byLength = Math.floor(Math.ceil(cols / 32) / 8);
   return Math.max(1, Math.min(MAX_SPLITS, byOccupancy, byLength));
 }
 
 /**
- * The tiled kernel (kernels/matmul_tiled.wgsl) of a packed format: its own fixed 128-thread layout. With `splits` > 1
- * partial sums go to a scratch buffer of splits x maxTokens x rows floats (binding 6) and its `combine` entry point
- * finishes the layer.
+ * The tiled kernel (kernels/matmul_tiled.wgsl, or with `mma` kernels/matmul_mma.wgsl on matrix units) of a packed
+ * format: its own fixed 128-thread layout. With `splits` > 1 partial sums go to a scratch buffer of splits x
+ * maxTokens x rows floats (binding 6) and its `combine` entry point finishes the layer.
  */
 export function tiledLaunch(
   format: WeightFormat,
   s: Pick<LinearShape, 'rows' | 'cols' | 'accumulate' | 'useOutCount' | 'swiglu'>,
   splits = 1,
   maxTokens = 1,
+  mma = false,
 ): LinearLaunch {
   if (format.multiRow === false) throw new Error(`weight format ${format.name} has no tiled kernel`);
   if (s.swiglu && (s.rows % 2 !== 0 || s.accumulate || s.useOutCount)) {
@@ -296,7 +300,7 @@ export function tiledLaunch(
     );
   }
   return {
-    kernel: `${format.kernel}_tiled`,
+    kernel: `${format.kernel}_${mma ? 'mma' : 'tiled'}`,
     constants: {
       K: s.cols,
       N: s.rows,
@@ -306,8 +310,8 @@ export function tiledLaunch(
       ...(splits > 1 ? { SPLITS: splits, MAX_T: maxTokens } : {}),
       ...format.constants(s.rows, s.cols),
     },
-    rowsPerWorkgroup: TILED_ROWS,
-    tokensPerWorkgroup: TILED_TOKENS,
+    rowsPerWorkgroup: mma ? MMA_ROWS : TILED_ROWS,
+    tokensPerWorkgroup: mma ? MMA_TOKENS : TILED_TOKENS,
     splits,
   };
 }

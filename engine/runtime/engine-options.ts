@@ -5,6 +5,7 @@ import type { LoadedModel } from '../model/weights.ts';
 import type { AttentionKind } from '../ops/attention.ts';
 import type { Fusion } from '../ops/fusion.ts';
 import type { KvCacheFormat } from '../ops/kv-cache.ts';
+import type { SubgroupMatrixMode } from '../ops/subgroup-matrix.ts';
 import { getWeightFormat, type IntDot } from '../ops/weight-formats.ts';
 import type { SpecMethod } from '../spec/types.ts';
 import type { DecodeAhead } from './decode-ahead.ts';
@@ -28,6 +29,7 @@ export interface EngineOptions {
   kvCache: KvCacheFormat; // engine/ops/kv-cache.ts
   fusion: Fusion; // engine/ops/fusion.ts: fused QKV and gate/up + SiLU linears
   intDot: IntDot; // int8/int4 layers: x quantized to int8, integer dot products (kernels/matmul_dot.wgsl)
+  subgroupMatrix: SubgroupMatrixMode; // steps of many tokens on matrix units (engine/ops/subgroup-matrix.ts)
   decodeAhead: DecodeAhead; // engine/runtime/decode-ahead.ts: greedy decode steps submitted before the last is read
   spec: SpecMethod;
   specDepth: number; // tokens proposed per step (gpt-fast's speculate_k)
@@ -53,6 +55,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   kvCache: 'f32',
   fusion: 'on',
   intDot: 'on',
+  subgroupMatrix: 'auto',
   decodeAhead: 'on',
   spec: 'none',
   specDepth: 4,
@@ -64,9 +67,21 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 export function kernelToggles(
   o: Pick<
     EngineOptions,
-    'workgroupSize' | 'precision' | 'quant' | 'groupSize' | 'symmetric' | 'attention' | 'kvCache' | 'fusion' | 'intDot'
+    | 'workgroupSize'
+    | 'precision'
+    | 'quant'
+    | 'groupSize'
+    | 'symmetric'
+    | 'attention'
+    | 'kvCache'
+    | 'fusion'
+    | 'intDot'
+    | 'subgroupMatrix'
   >,
-): Pick<RunnerOptions, 'workgroupSize' | 'weightFormat' | 'attention' | 'kvCache' | 'fusion' | 'intDot'> {
+): Pick<
+  RunnerOptions,
+  'workgroupSize' | 'weightFormat' | 'attention' | 'kvCache' | 'fusion' | 'intDot' | 'subgroupMatrix'
+> {
   return {
     workgroupSize: o.workgroupSize,
     weightFormat: weightFormatOf(o),
@@ -74,6 +89,7 @@ export function kernelToggles(
     kvCache: o.kvCache,
     fusion: o.fusion,
     intDot: o.intDot,
+    subgroupMatrix: o.subgroupMatrix,
   };
 }
 

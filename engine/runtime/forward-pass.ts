@@ -9,6 +9,7 @@ import { type ModelConfig, tensorNames } from '../model/config.ts';
 import { type AttentionBuffers, attentionPlan } from '../ops/attention.ts';
 import { fusedLinears } from '../ops/fusion.ts';
 import { checkKvFormat, kvBytesPerPosition, kvFormatCode, ropeKvInvocations } from '../ops/kv-cache.ts';
+import { subgroupMatrixOn } from '../ops/subgroup-matrix.ts';
 import {
   defaultLinearParams,
   INT_DOT_FEATURE,
@@ -66,7 +67,7 @@ const CPU_NORM_WG = 8;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
 export function buildForwardPass(
-  ctx: Pick<GpuContext, 'device' | 'isSoftware' | 'limits' | 'wgslFeatures'>,
+  ctx: Pick<GpuContext, 'device' | 'isSoftware' | 'limits' | 'wgslFeatures' | 'subgroupMatrix' | 'adapterName'>,
   c: ModelConfig,
   o: RunnerOptions,
   weights: GpuWeights,
@@ -130,11 +131,14 @@ export function buildForwardPass(
   // (`norm`) runs inside the matrix-vector kernel; steps of the tiled kernel run it as its own dispatch into
   // `norm.normed` and read that.
   const tiledToo = !software && format.multiRow !== false;
+  // --subgroup-matrix: the tiled steps on matrix units (kernels/matmul_mma.wgsl). Checked on every adapter, so `on`
+  // where it cannot run is an error even on CPUs (which have no tiled steps).
+  const mma = subgroupMatrixOn(o.subgroupMatrix ?? 'auto', ctx, format.multiRow !== false) && tiledToo;
   // Partial sums of the tiled layers whose K is split (weight-formats.ts, tiledSplits), sized for the largest.
   const maxT = Math.max(T, o.maxOut);
   let partFloats = 0;
   for (const lw of tiledToo ? weights.linear.values() : []) {
-    const splits = tiledSplits(lw.rows, lw.cols);
+    const splits = tiledSplits(lw.rows, lw.cols, mma);
     if (splits > 1) partFloats = Math.max(partFloats, splits * maxT * lw.rows);
   }
   // (Bound to every tiled kernel, read only by split ones: a few bytes when no layer splits.)
@@ -199,8 +203,8 @@ export function buildForwardPass(
       size: (t, r) => (tiledStep(t, r) ? NONE : linearGrid(lw.rows, rowsOf(t, r), launch.rowsPerWorkgroup)),
     });
     if (!tiledToo) return;
-    const splits = tiledSplits(lw.rows, lw.cols);
-    const tl = tiledLaunch(format, shape, splits, maxT);
+    const splits = tiledSplits(lw.rows, lw.cols, mma);
+    const tl = tiledLaunch(format, shape, splits, maxT, mma);
     const tiled = kernelPipeline(d, tl.kernel, tl.constants);
     const tiledBuffers = format.bindings.map((k) => byBinding(norm ? norm.normed : input, undefined)[k]);
     list.push({

@@ -7,6 +7,7 @@ import type { LoadedModel } from '../model/weights.ts';
 import type { AttentionKind } from '../ops/attention.ts';
 import type { Fusion } from '../ops/fusion.ts';
 import type { KvCacheFormat } from '../ops/kv-cache.ts';
+import type { SubgroupMatrixMode } from '../ops/subgroup-matrix.ts';
 import { getWeightFormat, type IntDot, type WeightFormat } from '../ops/weight-formats.ts';
 import { buildForwardPass, type Dispatch } from './forward-pass.ts';
 import { storageBuffer } from './gpu-buffers.ts';
@@ -25,6 +26,7 @@ export interface RunnerOptions {
   kvCache?: KvCacheFormat; // default f32
   fusion?: Fusion; // default on: fused QKV and gate/up + SiLU linears (engine/ops/fusion.ts)
   intDot?: IntDot; // default on: int8/int4 layers multiply int8-quantized x with integer dot products
+  subgroupMatrix?: SubgroupMatrixMode; // default auto: steps of many tokens on matrix units (engine/ops/subgroup-matrix.ts)
 }
 
 /** One step's tokens: token i belongs to sequence slot slots[i] at position positions[i]. */

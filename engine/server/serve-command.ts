@@ -69,7 +69,7 @@ export function registerServe(program: Command): void {
       port: f.port,
       maxQueue: f.maxQueue,
       maxBodyBytes: f.maxBodyBytes,
-      toggles: togglesInEffect(f),
+      toggles: togglesInEffect(f, ctx),
       adapter: ctx.adapterName,
       extraInfo: {
         features: ctx.features,

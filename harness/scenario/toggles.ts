@@ -20,6 +20,10 @@ export const engineToggleShape = {
   attention: z.enum(['naive', 'flash']).optional(),
   fusion: onOff.optional(),
   intDot: onOff.optional().describe('int8/int4: activations quantized to int8, integer dot products'),
+  subgroupMatrix: z
+    .union([z.enum(['auto', 'on', 'off']), z.boolean().transform((b) => (b ? 'on' : 'off'))])
+    .optional()
+    .describe('steps of many tokens on the GPU matrix units (auto: where the adapter has them)'),
   decodeAhead: onOff.optional().describe('greedy decode steps submitted before the previous one is read back'),
   workgroupSize: z.union([z.literal(64), z.literal(128), z.literal(256)]).optional(),
   batch: z.enum(['none', 'static', 'continuous']).optional(),

@@ -4,6 +4,7 @@
 // error <= 1e-5 for the linears (f32 accumulation vs f64), 1e-4 for rope (f32 trigonometry).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { floatToHalf, halfToFloat } from '../../engine/formats/quant.ts';
 import { fuseRows } from '../../engine/ops/fusion.ts';
 import {
   getWeightFormat,
@@ -38,7 +39,8 @@ const LAYOUTS = [
 let seed = 500;
 /**
  * y [T, H] against the reference: x times the dequantized gate and up rows (even and odd rows of the fused matrix),
- * then silu(gate) * up.
+ * then silu(gate) * up. On matrix units (`mma`) x is rounded to f16 first, and int4 and bf16 weights to f16 too:
+ * hence that tolerance.
  */
 async function checkSwiglu(
   format: WeightFormat,
@@ -48,13 +50,15 @@ async function checkSwiglu(
   T: number,
   H: number,
   K: number,
+  mma = false,
 ): Promise<void> {
   const w = format.dequantize(packed);
+  const xIn = mma ? x.map((v) => halfToFloat(floatToHalf(v))) : x;
   const half = (odd: number) =>
     Float32Array.from({ length: H * K }, (_, i) => w[(2 * Math.floor(i / K) + odd) * K + (i % K)]!);
-  const want = swiglu(matmul(x, half(0), T, H, K), matmul(x, half(1), T, H, K));
+  const want = swiglu(matmul(xIn, half(0), T, H, K), matmul(xIn, half(1), T, H, K));
   const got = await readF32(await gpu(), y, T * H);
-  assert.ok(relError(got, want) <= 1e-5, `relative error ${relError(got, want)}`);
+  assert.ok(relError(got, want) <= (mma ? 2e-3 : 1e-5), `relative error ${relError(got, want)}`);
 }
 
 for (const [name, options] of FORMATS) {
@@ -110,11 +114,20 @@ for (const [name, options] of FORMATS) {
 }
 
 // The tiled kernel's epilogue (steps of 16+ tokens on GPUs), whole and with K split in 3 (the combine pass applies
-// it): T = 40 two token blocks, 2 H = 74 rows two row blocks, K = 173 five 32-value steps.
+// it): T = 40 two token blocks, 2 H = 74 rows two row blocks, K = 173 five 32-value steps; and on matrix units where
+// the adapter has them (kernels/matmul_mma.wgsl: one token block, two row blocks, three 64-value steps).
+const ctx0 = await gpu();
 for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
   const format = getWeightFormat(name, options);
-  for (const splits of [1, 3]) {
-    test(`${format.name} SWIGLU epilogue, tiled kernel, ${splits} K parts`, async () => {
+  for (const [splits, mma] of [
+    [1, false],
+    [3, false],
+    [1, true],
+    [3, true],
+  ] as const) {
+    const skip = mma && !ctx0.subgroupMatrix ? 'adapter has no 16x16x16 f16 subgroup-matrix configuration' : false;
+    const kernel = mma ? 'matrix units' : 'tiled kernel';
+    test(`${format.name} SWIGLU epilogue, ${kernel}, ${splits} K parts`, { skip }, async () => {
       const ctx = await gpu();
       const d = ctx.device;
       const [T, K, H] = [40, 173, 37];
@@ -122,7 +135,7 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
       const w1 = randoms(H * K, 92, 0.7);
       const w3 = randoms(H * K, 93, 0.7).map((v, i) => v + (i % 3) * 0.1);
       const packed = format.pack(fuseRows([w1, w3], K, true), 2 * H, K);
-      const launch = tiledLaunch(format, { rows: 2 * H, cols: K, swiglu: true }, splits, T);
+      const launch = tiledLaunch(format, { rows: 2 * H, cols: K, swiglu: true }, splits, T, mma);
       const y = buffer(d, T * H);
       const cnt = counts(d, T);
       const part = buffer(d, splits * T * 2 * H);
@@ -142,7 +155,7 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
         const combine = [undefined, undefined, y, cnt, undefined, undefined, part];
         await dispatch(ctx, launch.kernel, launch.constants, combine, [Math.ceil((T * 2 * H) / 128)], 'combine');
       }
-      await checkSwiglu(format, packed, x, y, T, H, K);
+      await checkSwiglu(format, packed, x, y, T, H, K, mma);
     });
   }
 }

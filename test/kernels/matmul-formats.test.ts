@@ -2,6 +2,7 @@
 // fresh random inputs with poisoned outputs. Bound: f32 accumulation vs f64, relative error <= 1e-5.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { floatToHalf, halfToFloat } from '../../engine/formats/quant.ts';
 import {
   getWeightFormat,
   type LinearShape,
@@ -42,6 +43,7 @@ interface Case {
   acc?: boolean;
   outRows?: number; // USE_OUT_COUNT with counts.n_out = outRows
   tiled?: boolean; // kernels/matmul_tiled.wgsl (its own thread layout: WG, LANES, ROWS ignored)
+  mma?: boolean; // tiled on matrix units: kernels/matmul_mma.wgsl (x rounded to f16)
   splits?: number; // tiled: parts of K, then the combine pass
   seed: number;
 }
@@ -74,7 +76,7 @@ async function run(
     accumulate: c.acc ?? false,
     useOutCount: c.outRows !== undefined,
   };
-  const launch = c.tiled ? tiledLaunch(format, shape, c.splits ?? 1, c.T) : linearLaunch(format, shape);
+  const launch = c.tiled ? tiledLaunch(format, shape, c.splits ?? 1, c.T, c.mma) : linearLaunch(format, shape);
   const y = c.acc ? buffer(d, y0) : buffer(d, c.T * c.N);
   const byBinding = {
     x: buffer(d, x),
@@ -96,7 +98,9 @@ async function run(
   }
   const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
   for (const b of buffers) b?.destroy();
-  const want = matmul(x, format.dequantize(packed), rows, c.N, c.K);
+  // The matrix units multiply x rounded to f16 (weights too, which only int4 and bf16 round: the tolerance's part).
+  const xIn = c.mma ? x.map((v) => halfToFloat(floatToHalf(v))) : x;
+  const want = matmul(xIn, format.dequantize(packed), rows, c.N, c.K);
   if (c.acc) for (let i = 0; i < want.length; i++) want[i]! += y0[i]!;
   return { got, want };
 }
@@ -152,6 +156,31 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
     test(`${format.name} tiled T=${c.T} K=${c.K} N=${c.N}${what}`, async () => {
       const { got, want } = await run(format, c);
       assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
+    });
+  }
+}
+
+// The tiled kernel on matrix units (--subgroup-matrix; GPUs that have them, e.g. NVIDIA's): the same edges with its
+// 64 x 64 blocks (partial row and token blocks, two token blocks, K tails inside a chunk and past the last 64-value
+// step, splits with an empty part), accumulation, out rows and the SwiGLU pairs. Weights of int4 and bf16 and
+// x are rounded to f16 (11 bits), hence the tolerance; a misplaced tile or a missed K step is off by O(1).
+const MMA_TOL = 2e-3;
+const mmaSkip = (await gpu()).subgroupMatrix
+  ? false
+  : 'adapter has no 16x16x16 f16 subgroup-matrix configuration (lavapipe has none)';
+for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
+  const format = getWeightFormat(name, options);
+  for (const c of [
+    { T: 20, K: 172, N: 37, WG: 128, LANES: 1, seed: 31, tiled: true, mma: true },
+    { T: 70, K: 173, N: 130, WG: 128, LANES: 1, seed: 32, tiled: true, mma: true, acc: true },
+    { T: 37, K: 300, N: 70, WG: 128, LANES: 1, seed: 33, tiled: true, mma: true, outRows: 19 },
+    { T: 20, K: 330, N: 70, WG: 128, LANES: 1, seed: 34, tiled: true, mma: true, splits: 3, acc: true },
+    { T: 66, K: 200, N: 37, WG: 128, LANES: 1, seed: 35, tiled: true, mma: true, splits: 3, outRows: 65 },
+  ] satisfies Case[]) {
+    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}${c.splits ? ` ${c.splits} K splits` : ''}`;
+    test(`${format.name} matrix units T=${c.T} K=${c.K} N=${c.N}${what}`, { skip: mmaSkip }, async () => {
+      const { got, want } = await run(format, c);
+      assert.ok(relError(got, want) <= MMA_TOL, `relative error ${relError(got, want)}`);
     });
   }
 }

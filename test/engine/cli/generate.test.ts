@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gpu } from '../../helpers/gpu.ts';
 
 const SHARED = '../shared/models/stories260K';
 const noShared = !existsSync(SHARED) && `${SHARED} not found`;
@@ -65,6 +66,26 @@ test('generate --json on preset:tiny reports real measurements', () => {
   assert.ok(s.memory.weightsBytes > 0 && s.memory.kvBytes > 0 && s.memory.scratchBytes > 0);
   assert.ok(s.adapter.length > 0);
   assert.equal(s.synthetic, true);
+});
+
+test('--subgroup-matrix: auto reports what ran on this adapter; on where it cannot run is an error', async () => {
+  const has = (await gpu()).subgroupMatrix;
+  const tiny = ['generate', '--model', 'preset:tiny', '--prompt', 'Hi', '--max-tokens', '4'];
+  const auto = bench(...tiny, '--precision', 'f16', '--json');
+  assert.equal(auto.code, 0, auto.err);
+  assert.equal(JSON.parse(auto.out).stats.toggles.subgroupMatrix, has ? 'on' : 'off');
+  // f32 weights have no matrix-unit kernel, on any adapter.
+  const f32 = bench(...tiny, '--subgroup-matrix', 'on');
+  assert.equal(f32.code, 2, f32.err);
+  assert.match(f32.err, /f32 weights have no matrix-unit kernel/);
+  if (!has) {
+    const on = bench(...tiny, '--precision', 'f16', '--subgroup-matrix', 'on');
+    assert.equal(on.code, 2, on.err);
+    assert.match(on.err, /has no subgroup-matrix configuration/);
+  }
+  const bad = bench(...tiny, '--subgroup-matrix', 'yes');
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /auto, on, off|auto\|on\|off/);
 });
 
 test('info prints the adapter, features, limits and measured bandwidth', () => {
