@@ -17,6 +17,9 @@ override BLOCK: u32;
 override MAX_BLOCKS: u32;
 override MAX_SPLITS: u32 = 16u; // splits per (head, token), the grid's z
 override SPLIT_ALIGN: u32 = 32u; // split lengths are multiples of this
+// Fewer splits when the step's heads x tokens already make this many workgroups (0: no cap): engine/ops/attention.ts
+// SPLIT_TARGET says why; its grid caps them the same way.
+override SPLIT_TARGET: u32 = 0u;
 const MAX_D4: u32 = 64u;
 override PARTS: u32 = 8u; // threads per position in the score phase, dividing WG
 
@@ -40,9 +43,16 @@ var<workgroup> group_l: array<f32, WG>; // each group's sum of weights
 
 //! include kv_cache
 
-// Positions per split of a context of `len` positions: at most MAX_SPLITS splits.
+// Splits a (head, token) may use in this step.
+fn max_splits() -> u32 {
+  if (SPLIT_TARGET == 0u) { return MAX_SPLITS; }
+  return clamp(SPLIT_TARGET / (N_HEADS * counts.n_tokens), 1u, MAX_SPLITS);
+}
+
+// Positions per split of a context of `len` positions: at most max_splits() splits.
 fn split_len(len: u32) -> u32 {
-  let even = (len + MAX_SPLITS - 1u) / MAX_SPLITS;
+  let ms = max_splits();
+  let even = (len + ms - 1u) / ms;
   return max(SPLIT_ALIGN, (even + SPLIT_ALIGN - 1u) / SPLIT_ALIGN * SPLIT_ALIGN);
 }
 

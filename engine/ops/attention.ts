@@ -21,7 +21,18 @@ export interface AttentionShape {
   software: boolean; // a CPU adapter (lavapipe)
   kvFormat?: number; // the KV cache's storage (engine/ops/kv-cache.ts kvFormatCode; default f32)
   splitAlign?: number; // flash on GPUs: split lengths are multiples of this (default 32; tests use small ones)
+  // flash on GPUs: no more splits than keep a step's workgroups (heads x tokens x splits) near this many (default
+  // SPLIT_TARGET; 0: no cap)
+  splitTarget?: number;
 }
+
+/**
+ * Flash attention's workgroups per step (heads x tokens x splits) beyond which contexts are not split further: a
+ * batch already gives the GPU (132 SMs on an H100) enough workgroups, and more splits only add launches, partial
+ * results and merging. llama-1b at 128 sequences (position ~256-384): 49152 workgroups of one 32-position tile each
+ * before, 4096 of the whole context with the cap.
+ */
+export const SPLIT_TARGET = 1024;
 
 /** The buffers attention reads and writes, by the names the passes bind. */
 export interface AttentionBuffers {
@@ -120,20 +131,24 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
   const WG = Math.max(s.workgroupSize, s.headDim / 4);
   const align = s.splitAlign ?? 32;
   const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
-  const constants = { WG, PARTS: gcd(WG, 8), ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align };
+  const target = s.splitTarget ?? SPLIT_TARGET;
+  const constants = { WG, PARTS: gcd(WG, 8), ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align, SPLIT_TARGET: target };
   // Splits grow with the context, so the step's longest one bounds the grid; with none above one split (short
-  // contexts) the combine pass is not dispatched at all.
-  const splits = (len: number) => flashSplits(len, align, maxSplits);
+  // contexts, or batches past the target) the combine pass is not dispatched at all. The kernel caps them the same
+  // way (max_splits).
+  const capped = (t: number) =>
+    target > 0 ? Math.min(maxSplits, Math.max(1, Math.floor(target / (s.nHeads * t)))) : maxSplits;
+  const splits = (t: number, len: number) => flashSplits(len, align, capped(t));
   return {
     scratchFloats: s.maxTokens * s.nHeads * maxSplits * (s.headDim + 2), // [T, heads, splits, m, l, output]
     passes: [
-      { kernel: 'attention_flash', constants, bindings: ALL, grid: (t, len) => [s.nHeads, t, splits(len)] },
+      { kernel: 'attention_flash', constants, bindings: ALL, grid: (t, len) => [s.nHeads, t, splits(t, len)] },
       {
         kernel: 'attention_flash',
         entryPoint: 'combine',
         constants,
         bindings: [undefined, undefined, undefined, 'positions', undefined, undefined, 'scratch', 'out', 'counts'],
-        grid: (t, len) => [s.nHeads, splits(len) > 1 ? t : 0, 1],
+        grid: (t, len) => [s.nHeads, splits(t, len) > 1 ? t : 0, 1],
       },
     ],
   };

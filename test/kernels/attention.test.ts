@@ -60,8 +60,10 @@ for (const layout of ['interleaved', 'half'] as const) {
 // Every attention kind as the runner launches it (attentionPlan), on GPUs and on CPUs. Splits aligned to 4 positions
 // make GPU flash cut contexts (11 positions: 3 splits, 5: 2) that `combine` merges. GPU flash takes tiles of WG / 8
 // positions (8 threads per score; fewer where WG is smaller): WG 4 and 8 walk a split a position at a time, WG 16
-// has 8 groups of value threads for head dim 8, WG 64 at head dim 64 tiles of 8 positions longer than a split.
-for (const [kind, software, WG, H, KVH, HD] of [
+// has 8 groups of value threads for head dim 8, WG 64 at head dim 64 tiles of 8 positions longer than a split. A
+// split target (7th) caps the splits by the step's heads x tokens (12 here): 12 leaves one split per (head, token),
+// 24 two (11 positions: 8 + 3).
+for (const [kind, software, WG, H, KVH, HD, splitTarget] of [
   ['naive', false, 64, 4, 4, 16], // multi-head
   ['naive', false, 128, 8, 2, 8], // grouped-query
   ['naive', false, 64, 4, 1, 32], // multi-query
@@ -70,12 +72,15 @@ for (const [kind, software, WG, H, KVH, HD] of [
   ['flash', false, 16, 8, 2, 8], // one split per token, written directly
   ['flash', false, 4, 4, 1, 32],
   ['flash', false, 64, 4, 2, 64],
+  ['flash', false, 4, 4, 4, 16, 12],
+  ['flash', false, 4, 4, 2, 16, 24],
   ['flash', true, 64, 4, 4, 16], // CPUs: 12 (token, head) pairs over workgroups of 8, the second partial
   ['flash', true, 64, 8, 2, 8],
   ['flash', true, 64, 4, 1, 32],
 ] as const) {
   const where = software ? 'CPU' : 'GPU';
-  test(`${kind} attention (${where} kernels) over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}`, async () => {
+  const capped = splitTarget ? `, split target ${splitTarget}` : '';
+  test(`${kind} attention (${where} kernels) over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}${capped}`, async () => {
     const ctx = await gpu();
     const d = ctx.device;
     const kvd = KVH * HD;
@@ -114,7 +119,9 @@ for (const [kind, software, WG, H, KVH, HD] of [
       workgroupSize: WG,
       software,
       splitAlign: 4, // 11 positions: 3 splits, 5: 2
+      ...(splitTarget ? { splitTarget } : {}),
     });
+    if (splitTarget) assert.equal(plan.passes[0]!.grid(3, 11)[2], splitTarget / 12, 'splits the grid launches');
     const buffers: AttentionBuffers = {
       q: buffer(d, q),
       kCache: buffer(d, kc),
@@ -160,4 +167,8 @@ test('flash splits: one split (and no combine pass) up to the alignment, then at
   assert.deepEqual(combine!.grid(8, 32), [4, 0, 1], 'nothing to merge');
   assert.deepEqual(main!.grid(8, 100), [4, 8, 4]);
   assert.deepEqual(combine!.grid(8, 100), [4, 8, 1]);
+  // A batch: 4 heads x 128 tokens = 512 workgroups, half the split target, so two splits at most.
+  assert.deepEqual(main!.grid(128, 100), [4, 128, 2]);
+  assert.deepEqual(main!.grid(256, 100), [4, 256, 1]);
+  assert.deepEqual(combine!.grid(256, 100), [4, 0, 1], 'nothing to merge');
 });
