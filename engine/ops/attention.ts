@@ -132,7 +132,14 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
   const align = s.splitAlign ?? 32;
   const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
   const target = s.splitTarget ?? SPLIT_TARGET;
-  const constants = { WG, PARTS: gcd(WG, 8), ...shape, MAX_SPLITS: maxSplits, SPLIT_ALIGN: align, SPLIT_TARGET: target };
+  const constants = {
+    WG,
+    PARTS: gcd(WG, 8),
+    ...shape,
+    MAX_SPLITS: maxSplits,
+    SPLIT_ALIGN: align,
+    SPLIT_TARGET: target,
+  };
   // Splits grow with the context, so the step's longest one bounds the grid; with none above one split (short
   // contexts, or batches past the target) the combine pass is not dispatched at all. The kernel caps them the same
   // way (max_splits).
