@@ -2,8 +2,9 @@
 // cache, grouped-query heads sharing a KV head. Each kind is a list of passes the runner encodes per layer.
 //   naive  kernels/attention.wgsl: a workgroup per (head, token); all scores to a scratch row, softmax, weighted sum.
 //   flash  one pass over the cache with an online softmax, no scores in memory. GPUs: kernels/attention_flash.wgsl,
-//          tiles of positions per workgroup, contexts split over workgroups (flash-decoding) and merged by its
-//          `combine` pass. CPUs: kernels/attention_flash_rows.wgsl, one invocation per (token, head), no barriers.
+//          tiles of positions per workgroup (on steps of 16+ tokens, the query heads of a KV head in one workgroup),
+//          contexts split over workgroups (flash-decoding) and merged by its `combine` pass.
+//          CPUs: kernels/attention_flash_rows.wgsl, one invocation per (token, head), no barriers.
 import { BenchError } from '../errors.ts';
 
 export const ATTENTION_KINDS = ['naive', 'flash'] as const;
@@ -21,18 +22,34 @@ export interface AttentionShape {
   software: boolean; // a CPU adapter (lavapipe)
   kvFormat?: number; // the KV cache's storage (engine/ops/kv-cache.ts kvFormatCode; default f32)
   splitAlign?: number; // flash on GPUs: split lengths are multiples of this (default 32; tests use small ones)
-  // flash on GPUs: no more splits than keep a step's workgroups (heads x tokens x splits) near this many (default
+  // flash on GPUs: no more splits than keep a step's workgroups (head groups x tokens x splits) near this many (default
   // SPLIT_TARGET; 0: no cap)
   splitTarget?: number;
+  // flash on GPUs: query heads per workgroup, sharing their KV head's reads (default headGroup(); 1 gives a workgroup
+  // per head), for steps of at least groupMinTokens tokens (default GROUP_MIN_TOKENS)
+  headGroup?: number;
+  groupMinTokens?: number;
 }
 
 /**
- * Flash attention's workgroups per step (heads x tokens x splits) beyond which contexts are not split further: a
+ * Flash attention's workgroups per step (head groups x tokens x splits) beyond which contexts are not split further: a
  * batch already gives the GPU (132 SMs on an H100) enough workgroups, and more splits only add launches, partial
  * results and merging. llama-1b at 128 sequences (position ~256-384): 49152 workgroups of one 32-position tile each
- * before, 4096 of the whole context with the cap.
+ * before, 4096 of the whole context with the cap (1024 with its query heads in groups of 4).
  */
 export const SPLIT_TARGET = 1024;
+
+/**
+ * Steps of fewer tokens run flash attention a workgroup per query head: a batch-1 decode of llama-1b (8 KV heads)
+ * would otherwise have 8 x splits workgroups, fewer than an H100's 132 SMs.
+ */
+export const GROUP_MIN_TOKENS = 16;
+
+/** Query heads per flash workgroup: 4, 2 or 1, the most that divides the heads sharing a KV head. */
+export function headGroup(nHeads: number, nKvHeads: number): number {
+  const perKv = nHeads / nKvHeads;
+  return perKv % 4 === 0 ? 4 : perKv % 2 === 0 ? 2 : 1;
+}
 
 /** The buffers attention reads and writes, by the names the passes bind. */
 export interface AttentionBuffers {
@@ -62,6 +79,7 @@ export interface AttentionPlan {
 }
 
 const MAX_DIM = 65535;
+const NONE: [number, number, number] = [0, 0, 0]; // a pass this step does not run
 const MAX_HEAD_DIM = 256; // the flash kernels' MAX_D4 * 4
 const ALL: Name[] = ['q', 'kCache', 'vCache', 'positions', 'slots', 'blockTable', 'scratch', 'out', 'counts'];
 
@@ -132,6 +150,10 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
   const align = s.splitAlign ?? 32;
   const maxSplits = Math.min(16, Math.ceil(s.maxContext / align));
   const target = s.splitTarget ?? SPLIT_TARGET;
+  const group = s.headGroup ?? headGroup(s.nHeads, s.nKvHeads);
+  if (![1, 2, 4].includes(group) || (s.nHeads / s.nKvHeads) % group !== 0) {
+    throw new Error(`flash attention: a head group (${group}) is 1, 2 or 4 and divides ${s.nHeads / s.nKvHeads}`);
+  }
   const constants = {
     WG,
     PARTS: gcd(WG, 8),
@@ -143,21 +165,34 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
   // Splits grow with the context, so the step's longest one bounds the grid; with none above one split (short
   // contexts, or batches past the target) the combine pass is not dispatched at all. The kernel caps them the same
   // way (max_splits).
-  const capped = (t: number) =>
-    target > 0 ? Math.min(maxSplits, Math.max(1, Math.floor(target / (s.nHeads * t)))) : maxSplits;
-  const splits = (t: number, len: number) => flashSplits(len, align, capped(t));
-  return {
-    scratchFloats: s.maxTokens * s.nHeads * maxSplits * (s.headDim + 2), // [T, heads, splits, m, l, output]
-    passes: [
-      { kernel: 'attention_flash', constants, bindings: ALL, grid: (t, len) => [s.nHeads, t, splits(t, len)] },
+  const capped = (t: number, groups: number) =>
+    target > 0 ? Math.min(maxSplits, Math.max(1, Math.floor(target / (groups * t)))) : maxSplits;
+  // The attention and combine passes of one grouping, run on the steps `runs` picks (nothing on the others).
+  const pair = (g: number, runs: (t: number) => boolean): AttentionPass[] => {
+    const groups = s.nHeads / g;
+    const splits = (t: number, len: number) => flashSplits(len, align, capped(t, groups));
+    const c = { ...constants, GROUP: g };
+    return [
+      {
+        kernel: 'attention_flash',
+        constants: c,
+        bindings: ALL,
+        grid: (t, len) => (runs(t) ? [groups, t, splits(t, len)] : NONE),
+      },
       {
         kernel: 'attention_flash',
         entryPoint: 'combine',
-        constants,
+        constants: c,
         bindings: [undefined, undefined, undefined, 'positions', undefined, undefined, 'scratch', 'out', 'counts'],
-        grid: (t, len) => [s.nHeads, splits(t, len) > 1 ? t : 0, 1],
+        grid: (t, len) => (runs(t) && splits(t, len) > 1 ? [s.nHeads, t, 1] : NONE),
       },
-    ],
+    ];
+  };
+  const minTokens = s.groupMinTokens ?? GROUP_MIN_TOKENS;
+  return {
+    scratchFloats: s.maxTokens * s.nHeads * maxSplits * (s.headDim + 2), // [T, heads, splits, m, l, output]
+    passes:
+      group === 1 ? pair(1, () => true) : [...pair(1, (t) => t < minTokens), ...pair(group, (t) => t >= minTokens)],
   };
 }
 

@@ -3,7 +3,7 @@
 // Bound: relative error <= 1e-4 (f32 trigonometry and exp vs f64; observed ~1e-6).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type AttentionBuffers, attentionPlan, flashSplits } from '../../engine/ops/attention.ts';
+import { type AttentionBuffers, attentionPlan, flashSplits, headGroup } from '../../engine/ops/attention.ts';
 import { attention, rope } from '../../engine/reference/ops.ts';
 import { buffer, counts, dispatch, gpu, randoms, readF32, relError } from '../helpers/gpu.ts';
 import { ropeKv } from '../helpers/rope-kv.ts';
@@ -60,27 +60,31 @@ for (const layout of ['interleaved', 'half'] as const) {
 // Every attention kind as the runner launches it (attentionPlan), on GPUs and on CPUs. Splits aligned to 4 positions
 // make GPU flash cut contexts (11 positions: 3 splits, 5: 2) that `combine` merges. GPU flash takes tiles of WG / 8
 // positions (8 threads per score; fewer where WG is smaller): WG 4 and 8 walk a split a position at a time, WG 16
-// has 8 groups of value threads for head dim 8, WG 64 at head dim 64 tiles of 8 positions longer than a split. A
-// split target (7th) caps the splits by the step's heads x tokens (12 here): 12 leaves one split per (head, token),
-// 24 two (11 positions: 8 + 3).
-for (const [kind, software, WG, H, KVH, HD, splitTarget] of [
+// has 8 groups of value threads for head dim 8, WG 64 at head dim 64 tiles of 8 positions longer than a split. GPU
+// flash serves the query heads of a KV head from one workgroup (up to 4; 8th: a group size of its own, 1 = a
+// workgroup per head). A split target (7th) caps the splits by the step's head groups x tokens: 12 leaves one split
+// per (group, token) with 4 groups of 3 tokens, two (11 positions: 8 + 3) with 2 groups.
+for (const [kind, software, WG, H, KVH, HD, splitTarget, group] of [
   ['naive', false, 64, 4, 4, 16], // multi-head
   ['naive', false, 128, 8, 2, 8], // grouped-query
   ['naive', false, 64, 4, 1, 32], // multi-query
   ['naive', true, 64, 8, 4, 16], // the narrow workgroup software adapters get
   ['flash', false, 4, 4, 4, 16], // split contexts
-  ['flash', false, 16, 8, 2, 8], // one split per token, written directly
+  ['flash', false, 16, 8, 2, 8], // one split per token, written directly; groups of 4 heads
+  ['flash', false, 16, 8, 2, 8, 0, 1], // a workgroup per head
+  ['flash', false, 4, 8, 1, 16, 0, 2], // groups of 2 of the 8 heads of one KV head
   ['flash', false, 4, 4, 1, 32],
   ['flash', false, 64, 4, 2, 64],
   ['flash', false, 4, 4, 4, 16, 12],
-  ['flash', false, 4, 4, 2, 16, 24],
+  ['flash', false, 4, 4, 2, 16, 12],
   ['flash', true, 64, 4, 4, 16], // CPUs: 12 (token, head) pairs over workgroups of 8, the second partial
   ['flash', true, 64, 8, 2, 8],
   ['flash', true, 64, 4, 1, 32],
 ] as const) {
   const where = software ? 'CPU' : 'GPU';
   const capped = splitTarget ? `, split target ${splitTarget}` : '';
-  test(`${kind} attention (${where} kernels) over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}${capped}`, async () => {
+  const grouped = group ? `, head group ${group}` : '';
+  test(`${kind} attention (${where} kernels) over a paged cache: ${H} heads, ${KVH} kv heads, head dim ${HD}, WG ${WG}${capped}${grouped}`, async () => {
     const ctx = await gpu();
     const d = ctx.device;
     const kvd = KVH * HD;
@@ -120,8 +124,11 @@ for (const [kind, software, WG, H, KVH, HD, splitTarget] of [
       software,
       splitAlign: 4, // 11 positions: 3 splits, 5: 2
       ...(splitTarget ? { splitTarget } : {}),
+      ...(group ? { headGroup: group } : {}),
+      groupMinTokens: 1, // steps of 3 tokens run grouped too
     });
-    if (splitTarget) assert.equal(plan.passes[0]!.grid(3, 11)[2], splitTarget / 12, 'splits the grid launches');
+    const launched = plan.passes.filter((p) => p.grid(3, 11)[0] > 0);
+    if (splitTarget) assert.equal(launched[0]!.grid(3, 11)[2], KVH === H ? 1 : 2, 'splits the grid launches');
     const buffers: AttentionBuffers = {
       q: buffer(d, q),
       kCache: buffer(d, kc),
@@ -162,13 +169,40 @@ test('flash splits: one split (and no combine pass) up to the alignment, then at
     workgroupSize: 64,
     software: false,
   });
-  const [main, combine] = plan.passes;
+  const [main, combine, mainGrouped, combineGrouped] = plan.passes;
+  // Steps of fewer than 16 tokens: a workgroup per (head, token, split), combine per (head, token).
   assert.deepEqual(main!.grid(8, 32), [4, 8, 1]);
-  assert.deepEqual(combine!.grid(8, 32), [4, 0, 1], 'nothing to merge');
+  assert.deepEqual(combine!.grid(8, 32), [0, 0, 0], 'nothing to merge');
   assert.deepEqual(main!.grid(8, 100), [4, 8, 4]);
   assert.deepEqual(combine!.grid(8, 100), [4, 8, 1]);
-  // A batch: 4 heads x 128 tokens = 512 workgroups, half the split target, so two splits at most.
-  assert.deepEqual(main!.grid(128, 100), [4, 128, 2]);
-  assert.deepEqual(main!.grid(256, 100), [4, 256, 1]);
-  assert.deepEqual(combine!.grid(256, 100), [4, 0, 1], 'nothing to merge');
+  assert.deepEqual(mainGrouped!.grid(8, 100), [0, 0, 0], 'one grouping a step');
+  assert.deepEqual(combineGrouped!.grid(8, 100), [0, 0, 0]);
+  // From 16 tokens: 2 groups of the 4 heads (2 per KV head). 2 groups x 256 tokens = 512 workgroups, half the split
+  // target, so two splits at most.
+  assert.deepEqual(main!.grid(256, 100), [0, 0, 0]);
+  assert.deepEqual(mainGrouped!.grid(16, 100), [2, 16, 4]);
+  assert.deepEqual(combineGrouped!.grid(16, 100), [4, 16, 1]);
+  assert.deepEqual(mainGrouped!.grid(256, 100), [2, 256, 2]);
+  assert.deepEqual(mainGrouped!.grid(512, 100), [2, 512, 1]);
+  assert.deepEqual(combineGrouped!.grid(512, 100), [0, 0, 0], 'nothing to merge');
+});
+
+test('flash head groups: 4, 2 or 1 of the query heads of a KV head', () => {
+  assert.deepEqual(
+    [
+      [32, 32],
+      [32, 8],
+      [32, 4],
+      [12, 2],
+      [10, 2],
+      [18, 2],
+      [32, 1],
+    ].map(([h, kv]) => headGroup(h!, kv!)),
+    [1, 4, 4, 2, 1, 1, 4],
+  );
+  const shape = { headDim: 16, nHeads: 8, nKvHeads: 2, blockSize: 4, maxBlocks: 8, maxContext: 32, maxTokens: 4 };
+  assert.throws(
+    () => attentionPlan('flash', { ...shape, workgroupSize: 64, software: false, headGroup: 3 }),
+    /1, 2 or 4 and divides 4/,
+  );
 });
