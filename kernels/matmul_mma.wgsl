@@ -83,12 +83,12 @@ fn store_step(st: Step, s: u32, lid: u32, t0: u32, rows: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
-  let n0 = (wid.x + wid.y * nwg.x) * BN;
-  let t0 = (wid.z / SPLITS) * BT;
-  let split = wid.z % SPLITS;
-  let range = split_steps(split, (STRIDE + KC / CHUNK - 1u) / (KC / CHUNK)); // this split's K steps
-  let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
-  if (t0 >= rows) { return; }
+  let b = block(wid, nwg);
+  if (b.t0 >= b.rows) { return; }
+  let n0 = b.n0;
+  let t0 = b.t0;
+  let rows = b.rows;
+  let range = b.range;
   // This subgroup's quarter of the block: tokens tq .. tq + 31, rows rq .. rq + 31 (from subgroup_id: the matrix
   // operations need offsets uniform across the subgroup).
   let tq = 32u * (sg / 2u);
@@ -125,6 +125,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var e = lid; e < BT * BN; e += WG) {
     let t = t0 + e / BN;
     let n = n0 + e % BN;
-    if (t < rows && n < N) { finish(split, t, n, os[e], os[e - n % 2u]); } // SWIGLU: the pair's even row
+    if (t < rows && n < N) { finish(b, t, n, os[e], os[e - n % 2u]); } // SWIGLU: the pair's even row
   }
 }

@@ -18,16 +18,15 @@ var<workgroup> xs: array<vec4f, KC * BT / 4u>; // [kk, token quad]: the step's x
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let n0 = (wid.x + wid.y * nwg.x) * BN;
-  let t0 = (wid.z / SPLITS) * BT;
-  let split = wid.z % SPLITS;
-  let range = split_steps(split, (STRIDE + KC / CHUNK - 1u) / (KC / CHUNK)); // this split's K steps
-  let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
-  if (t0 >= rows) { return; }
+  let b = block(wid, nwg);
+  if (b.t0 >= b.rows) { return; }
+  let n0 = b.n0;
+  let t0 = b.t0;
+  let rows = b.rows;
   let rq = lid % (BN / 4u); // this thread's rows n0 + 4 rq .. + 3
   let tq = lid / (BN / 4u); // and tokens t0 + 4 tq .. + 3
   var acc: array<vec4f, 4>; // acc[i][j]: token 4 tq + i, row 4 rq + j
-  for (var c0 = range.x * (KC / CHUNK); c0 < range.y * (KC / CHUNK); c0 += KC / CHUNK) {
+  for (var c0 = b.range.x * (KC / CHUNK); c0 < b.range.y * (KC / CHUNK); c0 += KC / CHUNK) {
     workgroupBarrier(); // the previous step's blocks have been used
     // Weights: BN rows x KC / CHUNK chunks, decoded and scaled (w = scale * value + min); chunks past the row are 0.
     for (var e = lid; e < BN * (KC / CHUNK); e += WG) {
@@ -71,7 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (t < rows) {
       for (var j = 0u; j < 4u; j++) {
         let n = n0 + 4u * rq + j;
-        if (n < N) { finish(split, t, n, acc[i][j], acc[i][j - j % 2u]); } // SWIGLU: pairs are j = 0, 1 and 2, 3
+        if (n < N) { finish(b, t, n, acc[i][j], acc[i][j - j % 2u]); } // SWIGLU: pairs are j = 0, 1 and 2, 3
       }
     }
   }

@@ -266,18 +266,39 @@ const TILED_TOKENS = 32; // and BT
 export const TILED_WG = 128; // and WG
 // Split K until a step of 128 tokens has about this many workgroups (4 per SM of a 132-SM H100; measured there:
 // a 2048-row layer ran at half the multiply-add rate of a 16384-row one, with 128 workgroups), keeping at least
-// 8 K steps of 32 values per split.
+// 8 K steps of 32 values per split. The matrix-unit kernel splits to half as many (llama-1b at 128 sequences, one
+// machine session: the step's GPU pass 12.85 ms at 528, 12.33 at 264, 16.63 at 1056; wo 1.13 -> 0.94 ms, w2 2.30 ->
+// 2.10 ms a step).
 const TILED_TARGET_WORKGROUPS = 528;
+const MMA_TARGET_WORKGROUPS = 264;
 const MAX_SPLITS = 8;
+
+/** Workgroups a step of the tiled kernel (`mma`: on matrix units) splits K until it has (about). */
+export const tiledTarget = (mma = false): number => (mma ? MMA_TARGET_WORKGROUPS : TILED_TARGET_WORKGROUPS);
 
 /** Parts of K for a [rows, cols] layer in the tiled kernel (`mma`: kernels/matmul_mma.wgsl's blocks). */
 export function tiledSplits(rows: number, cols: number, mma = false): number {
-  const blocks = mma
-    ? Math.ceil(rows / MMA_ROWS) * Math.ceil(128 / MMA_TOKENS)
-    : Math.ceil(rows / TILED_ROWS) * Math.ceil(128 / TILED_TOKENS);
-  const byOccupancy = Math.floor(TILED_TARGET_WORKGROUPS / blocks);
   const byLength = Math.floor(Math.ceil(cols / 32) / 8);
-  return Math.max(1, Math.min(MAX_SPLITS, byOccupancy, byLength));
+  return tiledStepSplits(Math.max(1, Math.min(MAX_SPLITS, byLength)), rows, 128, mma);
+}
+
+/**
+ * The parts of K a step of `tokens` rows uses in a layer split `splits` ways (tiledSplits, for 128 tokens): fewer
+ * once the step's own token blocks fill the GPU, so a 512-token prefill step does not launch 8 x 4 times a decode
+ * step's workgroups, each a sliver of K, and write 8 partial sums of every output. kernels/matmul_tiled_io.wgsl
+ * (step_splits) computes the same.
+ */
+export function tiledStepSplits(
+  splits: number,
+  rows: number,
+  tokens: number,
+  mma = false,
+  target = tiledTarget(mma),
+): number {
+  const blocks = mma
+    ? Math.ceil(rows / MMA_ROWS) * Math.ceil(tokens / MMA_TOKENS)
+    : Math.ceil(rows / TILED_ROWS) * Math.ceil(tokens / TILED_TOKENS);
+  return Math.max(1, Math.min(splits, Math.floor(target / blocks)));
 }
 
 /**
@@ -307,7 +328,7 @@ export function tiledLaunch(
       ACCUMULATE: s.accumulate ? 1 : 0,
       USE_OUT_COUNT: s.useOutCount ? 1 : 0,
       ...(s.swiglu ? { SWIGLU: 1 } : {}),
-      ...(splits > 1 ? { SPLITS: splits, MAX_T: maxTokens } : {}),
+      ...(splits > 1 ? { SPLITS: splits, MAX_T: maxTokens, TARGET_WORKGROUPS: tiledTarget(mma) } : {}),
       ...format.constants(s.rows, s.cols),
     },
     rowsPerWorkgroup: mma ? MMA_ROWS : TILED_ROWS,

@@ -21,6 +21,7 @@ import {
   TILED_WG,
   tiledLaunch,
   tiledSplits,
+  tiledStepSplits,
 } from '../ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from './gpu-buffers.ts';
 import { CLASSIFIER, type GpuWeights } from './gpu-weights.ts';
@@ -205,6 +206,7 @@ export function buildForwardPass(
     if (!tiledToo) return;
     const splits = tiledSplits(lw.rows, lw.cols, mma);
     const tl = tiledLaunch(format, shape, splits, maxT, mma);
+    const stepSplits = (t: number, r: number) => tiledStepSplits(splits, lw.rows, rowsOf(t, r), mma);
     const tiled = kernelPipeline(d, tl.kernel, tl.constants);
     const tiledBuffers = format.bindings.map((k) => byBinding(norm ? norm.normed : input, undefined)[k]);
     list.push({
@@ -212,7 +214,9 @@ export function buildForwardPass(
       pipeline: tiled,
       bind: bindGroup(d, tiled, Object.assign([...tiledBuffers], { 6: part })),
       size: (t, r) =>
-        tiledStep(t, r) ? linearGrid(lw.rows, rowsOf(t, r), tl.rowsPerWorkgroup, tl.tokensPerWorkgroup, splits) : NONE,
+        tiledStep(t, r)
+          ? linearGrid(lw.rows, rowsOf(t, r), tl.rowsPerWorkgroup, tl.tokensPerWorkgroup, stepSplits(t, r))
+          : NONE,
     });
     if (splits === 1) return;
     const combine = kernelPipeline(d, tl.kernel, tl.constants, 'combine');
@@ -220,7 +224,8 @@ export function buildForwardPass(
       name: `${name}.combine`,
       pipeline: combine,
       bind: bindGroup(d, combine, [undefined, undefined, out, counts, undefined, undefined, part]),
-      size: (t, r) => (tiledStep(t, r) ? foldedGrid(ceil(rowsOf(t, r) * lw.rows, TILED_WG)) : NONE),
+      size: (t, r) =>
+        tiledStep(t, r) && stepSplits(t, r) > 1 ? foldedGrid(ceil(rowsOf(t, r) * lw.rows, TILED_WG)) : NONE,
     });
   };
   // CPUs reduce a row with 8 invocations (llvmpipe's SIMD width): lavapipe runs every invocation at each barrier,

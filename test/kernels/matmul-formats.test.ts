@@ -10,6 +10,7 @@ import {
   linearLaunch,
   type PackedWeight,
   tiledLaunch,
+  tiledStepSplits,
   type WeightFormat,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';
@@ -45,6 +46,9 @@ interface Case {
   tiled?: boolean; // kernels/matmul_tiled.wgsl (its own thread layout: WG, LANES, ROWS ignored)
   mma?: boolean; // tiled on matrix units: kernels/matmul_mma.wgsl (x rounded to f16)
   splits?: number; // tiled: parts of K, then the combine pass
+  // tiled: TARGET_WORKGROUPS, and the splits this step then uses (fewer than `splits` once its blocks fill the target)
+  target?: number;
+  stepSplits?: number;
   seed: number;
 }
 
@@ -90,11 +94,20 @@ async function run(
   const buffers = format.bindings.map((b) => (c.tiled && b === 'norm' ? undefined : byBinding[b]!));
   const part = c.tiled ? buffer(d, (c.splits ?? 1) * c.T * c.N) : undefined;
   if (part) buffers[6] = part;
-  const grid = linearGrid(c.N, c.T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup, launch.splits);
-  await dispatch(ctx, launch.kernel, launch.constants, buffers, grid);
-  if ((c.splits ?? 1) > 1) {
+  const stepSplits = c.stepSplits ?? launch.splits ?? 1;
+  if (c.target) {
+    assert.equal(
+      tiledStepSplits(c.splits ?? 1, c.N, rows, c.mma, c.target),
+      stepSplits,
+      'the grid splits as the kernel',
+    );
+  }
+  const constants = c.target ? { ...launch.constants, TARGET_WORKGROUPS: c.target } : launch.constants;
+  const grid = linearGrid(c.N, c.T, launch.rowsPerWorkgroup, launch.tokensPerWorkgroup, stepSplits);
+  await dispatch(ctx, launch.kernel, constants, buffers, grid);
+  if (stepSplits > 1) {
     const combine = [undefined, undefined, y, byBinding.counts, undefined, undefined, part];
-    await dispatch(ctx, launch.kernel, launch.constants, combine, [Math.ceil((rows * c.N) / 128)], 'combine');
+    await dispatch(ctx, launch.kernel, constants, combine, [Math.ceil((rows * c.N) / 128)], 'combine');
   }
   const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
   for (const b of buffers) b?.destroy();
@@ -151,8 +164,11 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
     // K of 5 steps of 32 values in 3 parts (2, 2, 1 steps), and of 4 steps in 3 parts (2, 2, none), every format.
     { T: 20, K: 150, N: 70, WG: 128, LANES: 1, seed: 14, tiled: true, splits: 3, acc: true },
     { T: 33, K: 100, N: 37, WG: 128, LANES: 1, seed: 15, tiled: true, splits: 3, outRows: 21 },
+    // A step whose blocks (2 row x 2 token blocks) fill a target of 4 (no split) or 8 (2 of the layer's 3) workgroups.
+    { T: 40, K: 150, N: 70, WG: 128, LANES: 1, seed: 16, tiled: true, splits: 3, target: 4, stepSplits: 1, acc: true },
+    { T: 40, K: 150, N: 70, WG: 128, LANES: 1, seed: 17, tiled: true, splits: 3, target: 8, stepSplits: 2 },
   ] satisfies Case[]) {
-    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}${c.splits ? ` ${c.splits} K splits` : ''}`;
+    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}${c.splits ? ` ${c.splits} K splits` : ''}${c.stepSplits ? ` (${c.stepSplits} this step)` : ''}`;
     test(`${format.name} tiled T=${c.T} K=${c.K} N=${c.N}${what}`, async () => {
       const { got, want } = await run(format, c);
       assert.ok(relError(got, want) <= TOL, `relative error ${relError(got, want)}`);
@@ -176,8 +192,23 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
     { T: 37, K: 300, N: 70, WG: 128, LANES: 1, seed: 33, tiled: true, mma: true, outRows: 19 },
     { T: 20, K: 330, N: 70, WG: 128, LANES: 1, seed: 34, tiled: true, mma: true, splits: 3, acc: true },
     { T: 66, K: 200, N: 37, WG: 128, LANES: 1, seed: 35, tiled: true, mma: true, splits: 3, outRows: 65 },
+    // 3 row x 2 token blocks against a target of 6 (no split) and 12 (2 of 3).
+    { T: 70, K: 330, N: 130, WG: 128, LANES: 1, seed: 36, tiled: true, mma: true, splits: 3, target: 6, stepSplits: 1 },
+    {
+      T: 70,
+      K: 330,
+      N: 130,
+      WG: 128,
+      LANES: 1,
+      seed: 37,
+      tiled: true,
+      mma: true,
+      splits: 3,
+      target: 12,
+      stepSplits: 2,
+    },
   ] satisfies Case[]) {
-    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}${c.splits ? ` ${c.splits} K splits` : ''}`;
+    const what = `${c.acc ? ' accumulate' : ''}${c.outRows ? ` ${c.outRows} out rows` : ''}${c.splits ? ` ${c.splits} K splits` : ''}${c.stepSplits ? ` (${c.stepSplits} this step)` : ''}`;
     test(`${format.name} matrix units T=${c.T} K=${c.K} N=${c.N}${what}`, { skip: mmaSkip }, async () => {
       const { got, want } = await run(format, c);
       assert.ok(relError(got, want) <= MMA_TOL, `relative error ${relError(got, want)}`);
