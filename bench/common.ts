@@ -1,4 +1,5 @@
 // What the benchmark scripts share: flag parsing and the --formats names.
+import { KV_CACHE_FORMATS, type KvCacheFormat } from '../engine/ops/kv-cache.ts';
 import type { EngineOptions } from '../engine/runtime/engine-options.ts';
 
 /** The value after --name on the command line, or the fallback. */
@@ -29,4 +30,14 @@ export function subgroupMatrixToggle(): Partial<EngineOptions> {
 /** --workgroup-size N, when given, as an engine toggle (the engine's default otherwise). */
 export function workgroupToggle(): Partial<EngineOptions> {
   return process.argv.includes('--workgroup-size') ? { workgroupSize: Number(arg('workgroup-size', '')) } : {};
+}
+
+/** --kv-cache f32|f16|int8, when given, as an engine toggle (the engine's default, f32, otherwise). */
+export function kvCacheToggle(): Partial<EngineOptions> {
+  if (!process.argv.includes('--kv-cache')) return {};
+  const format = arg('kv-cache', '');
+  if (!KV_CACHE_FORMATS.includes(format as KvCacheFormat)) {
+    throw new Error(`--kv-cache: use ${KV_CACHE_FORMATS.join(', ')}`);
+  }
+  return { kvCache: format as KvCacheFormat };
 }

@@ -13,7 +13,7 @@ import { WebGpuEngine } from '../engine/runtime/engine.ts';
 import { decodeStats } from '../engine/runtime/stats.ts';
 import type { GenerationResult } from '../engine/runtime/types.ts';
 import { GREEDY } from '../engine/sampling/types.ts';
-import { arg, formatToggles, workgroupToggle } from './common.ts';
+import { arg, formatToggles, kvCacheToggle, workgroupToggle } from './common.ts';
 
 const SHARED = '../shared/models/stories260K';
 const defaultModels = existsSync(SHARED) ? `preset:tiny,${SHARED}/stories260K.bin` : 'preset:tiny';
@@ -46,6 +46,7 @@ for (const spec of models) {
       maxNumTokens: 256,
       ...formatToggles(format),
       ...workgroupToggle(),
+      ...kvCacheToggle(),
     });
     engines.push({ format, engine, loadS: (performance.now() - t0) / 1000, runs: [] });
   }
@@ -86,7 +87,9 @@ for (const spec of models) {
 console.log(
   `adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; copy bandwidth ${probe.copyGBps.toFixed(1)} GB/s (reads + writes)`,
 );
-console.log(`batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}\n`);
+console.log(
+  `batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}, KV cache ${kvCacheToggle().kvCache ?? 'f32'}\n`,
+);
 const head = [
   'model',
   'weights',

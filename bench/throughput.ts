@@ -1,10 +1,11 @@
 // Batched decode throughput: C sequences generated at once with continuous batching, straight through the engine
-// (no HTTP), for each concurrency C. Same procedure every run: a warm-up round at the largest C (16 tokens), then
-// per C one round of C requests, each a --prompt-tokens prompt (distinct per request) and --tokens greedy tokens
+// (no HTTP), for each concurrency C. Same procedure every run: a warm-up round at every C (16 tokens; each level
+// has step shapes of its own, whose first run pays one-off costs: a C = 1 round warmed up only at C = 128 took
+// 0.12 s to its first token), then per C one round of C requests, each a --prompt-tokens prompt (distinct per request) and --tokens greedy tokens
 // with EOS ignored. Aggregate output tok/s = C * tokens / wall time of the round (prefill included), and the ratio
 // to C = 1.
 //   node --import tsx bench/throughput.ts [--model preset:llama-1b] [--format f16] [--concurrency 1,8,32,128]
-//     [--tokens 256] [--prompt-tokens 128] [--subgroup-matrix auto|on|off]
+//     [--tokens 256] [--prompt-tokens 128] [--subgroup-matrix auto|on|off] [--kv-cache f32|f16|int8]
 import { cpus } from 'node:os';
 import { createDevice } from '../engine/device/device.ts';
 import { loadModel } from '../engine/model/load.ts';
@@ -12,7 +13,7 @@ import { subgroupMatrixInEffect } from '../engine/ops/subgroup-matrix.ts';
 import { WebGpuEngine } from '../engine/runtime/engine.ts';
 import type { GenerationResult } from '../engine/runtime/types.ts';
 import { GREEDY } from '../engine/sampling/types.ts';
-import { arg, formatToggles, subgroupMatrixToggle, workgroupToggle } from './common.ts';
+import { arg, formatToggles, kvCacheToggle, subgroupMatrixToggle, workgroupToggle } from './common.ts';
 
 const spec = arg('model', 'preset:tiny');
 const format = arg('format', 'f32');
@@ -31,6 +32,7 @@ const engine = await WebGpuEngine.create(ctx, model, {
   ...formatToggles(format),
   ...workgroupToggle(),
   ...subgroupMatrixToggle(),
+  ...kvCacheToggle(),
 });
 
 const vocab = model.config.vocabSize;
@@ -39,7 +41,16 @@ const prompt = (i: number) => [
   ...Array.from({ length: promptTokens - 1 }, (_, j) => 3 + ((i * 131 + j * 7) % (vocab - 3))),
 ];
 
-async function round(c: number, n: number): Promise<{ seconds: number; generated: number }> {
+interface Round {
+  seconds: number;
+  generated: number;
+  prefilledS: number; // until the last sequence's first token: the prompts' prefill (decodes of others alongside)
+  steps: number;
+  stepMs: number; // mean engine step (engine metrics)
+}
+
+async function round(c: number, n: number): Promise<Round> {
+  const m0 = engine.metrics();
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: c }, async (_, i): Promise<GenerationResult> => {
@@ -50,14 +61,22 @@ async function round(c: number, n: number): Promise<{ seconds: number; generated
       }
     }),
   );
-  return { seconds: (performance.now() - t0) / 1000, generated: results.reduce((s, r) => s + r.tokenIds.length, 0) };
+  const m1 = engine.metrics();
+  const steps = m1.stepsTotal - m0.stepsTotal;
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    generated: results.reduce((s, r) => s + r.tokenIds.length, 0),
+    prefilledS: Math.max(...results.map((r) => r.stats.queueMs + r.stats.prefillMs)) / 1000,
+    steps,
+    stepMs: (m1.stepMsTotal - m0.stepMsTotal) / steps,
+  };
 }
 
-await round(maxC, 16);
-const rows: { c: number; tokPerS: number; seconds: number }[] = [];
+for (const c of levels) await round(c, 16);
+const rows: (Round & { c: number; tokPerS: number })[] = [];
 for (const c of levels) {
   const r = await round(c, tokens);
-  rows.push({ c, tokPerS: r.generated / r.seconds, seconds: r.seconds });
+  rows.push({ ...r, c, tokPerS: r.generated / r.seconds });
   process.stderr.write(`C=${c}: ${(r.generated / r.seconds).toFixed(1)} tok/s\n`);
 }
 await engine.close();
@@ -65,11 +84,15 @@ await engine.close();
 const base = rows.find((r) => r.c === 1)?.tokPerS;
 console.log(`adapter: ${ctx.adapterName}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 console.log(
-  `${model.info.name}, ${format}, continuous batching, ${promptTokens}-token prompts, ${tokens} greedy tokens each, subgroup matrix ${subgroupMatrixInEffect(subgroupMatrixToggle().subgroupMatrix ?? 'auto', ctx, format !== 'f32')}\n`,
+  `${model.info.name}, ${format}, continuous batching, ${promptTokens}-token prompts, ${tokens} greedy tokens each, subgroup matrix ${subgroupMatrixInEffect(subgroupMatrixToggle().subgroupMatrix ?? 'auto', ctx, format !== 'f32')}, KV cache ${kvCacheToggle().kvCache ?? 'f32'}\n`,
 );
-console.log('| concurrent sequences | output tok/s | vs 1 | round s |\n| --- | --- | --- | --- |');
+console.log(
+  '| concurrent sequences | output tok/s | vs 1 | round s | prompts prefilled by s | steps | ms/step |\n| --- | --- | --- | --- | --- | --- | --- |',
+);
 for (const r of rows) {
   const ratio = base ? `${(r.tokPerS / base).toFixed(2)}x` : '-';
-  console.log(`| ${r.c} | ${r.tokPerS.toFixed(1)} | ${ratio} | ${r.seconds.toFixed(2)} |`);
+  console.log(
+    `| ${r.c} | ${r.tokPerS.toFixed(1)} | ${ratio} | ${r.seconds.toFixed(2)} | ${r.prefilledS.toFixed(2)} | ${r.steps} | ${r.stepMs.toFixed(2)} |`,
+  );
 }
 process.exit(0);
