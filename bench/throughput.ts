@@ -1,9 +1,9 @@
 // Batched decode throughput: C sequences generated at once with continuous batching, straight through the engine
 // (no HTTP), for each concurrency C. Same procedure every run: a warm-up round at every C (16 tokens; each level
 // has step shapes of its own, whose first run pays one-off costs: a C = 1 round warmed up only at C = 128 took
-// 0.12 s to its first token), then per C one round of C requests, each a --prompt-tokens prompt (distinct per request) and --tokens greedy tokens
-// with EOS ignored. Aggregate output tok/s = C * tokens / wall time of the round (prefill included), and the ratio
-// to C = 1.
+// 0.12 s to its first token, 0.04 s warmed), then per C one round of C requests, each a --prompt-tokens prompt
+// (distinct per request) and --tokens greedy tokens with EOS ignored. Aggregate output tok/s = C * tokens / wall
+// time of the round (prefill included), and the ratio to C = 1.
 //   node --import tsx bench/throughput.ts [--model preset:llama-1b] [--format f16] [--concurrency 1,8,32,128]
 //     [--tokens 256] [--prompt-tokens 128] [--subgroup-matrix auto|on|off] [--kv-cache f32|f16|int8]
 import { cpus } from 'node:os';
