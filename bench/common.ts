@@ -1,5 +1,6 @@
 // What the benchmark scripts share: flag parsing and the --formats names.
-import { KV_CACHE_FORMATS, type KvCacheFormat } from '../engine/ops/kv-cache.ts';
+import { KV_CACHE_FORMATS } from '../engine/ops/kv-cache.ts';
+import { SUBGROUP_MATRIX_MODES } from '../engine/ops/subgroup-matrix.ts';
 import type { EngineOptions } from '../engine/runtime/engine-options.ts';
 
 /** The value after --name on the command line, or the fallback. */
@@ -21,10 +22,8 @@ export function formatToggles(format: string): Partial<EngineOptions> {
 
 /** --subgroup-matrix auto|on|off, when given, as an engine toggle (the engine's default, auto, otherwise). */
 export function subgroupMatrixToggle(): Partial<EngineOptions> {
-  if (!process.argv.includes('--subgroup-matrix')) return {};
-  const mode = arg('subgroup-matrix', '');
-  if (mode !== 'auto' && mode !== 'on' && mode !== 'off') throw new Error('--subgroup-matrix: use auto, on or off');
-  return { subgroupMatrix: mode };
+  const mode = choice('subgroup-matrix', SUBGROUP_MATRIX_MODES);
+  return mode ? { subgroupMatrix: mode } : {};
 }
 
 /** --workgroup-size N, when given, as an engine toggle (the engine's default otherwise). */
@@ -34,10 +33,14 @@ export function workgroupToggle(): Partial<EngineOptions> {
 
 /** --kv-cache f32|f16|int8, when given, as an engine toggle (the engine's default, f32, otherwise). */
 export function kvCacheToggle(): Partial<EngineOptions> {
-  if (!process.argv.includes('--kv-cache')) return {};
-  const format = arg('kv-cache', '');
-  if (!KV_CACHE_FORMATS.includes(format as KvCacheFormat)) {
-    throw new Error(`--kv-cache: use ${KV_CACHE_FORMATS.join(', ')}`);
-  }
-  return { kvCache: format as KvCacheFormat };
+  const format = choice('kv-cache', KV_CACHE_FORMATS);
+  return format ? { kvCache: format } : {};
+}
+
+/** The value of --name, one of `values`; undefined when the flag is absent. */
+function choice<T extends string>(name: string, values: readonly T[]): T | undefined {
+  if (!process.argv.includes(`--${name}`)) return undefined;
+  const value = arg(name, '');
+  if (!values.includes(value as T)) throw new Error(`--${name}: use ${values.join(', ')}`);
+  return value as T;
 }

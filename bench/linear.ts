@@ -8,7 +8,8 @@
 import { createDevice } from '../engine/device/device.ts';
 import { kernelSource } from '../engine/device/kernels.ts';
 import { packedRowWords } from '../engine/ops/f16.ts';
-import { getWeightFormat, linearGrid, linearLaunch, tiledLaunch } from '../engine/ops/weight-formats.ts';
+import { tiledLaunch } from '../engine/ops/tiled-launch.ts';
+import { getWeightFormat, linearGrid, linearLaunch } from '../engine/ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from '../engine/runtime/gpu-buffers.ts';
 import { arg, formatToggles } from './common.ts';
 

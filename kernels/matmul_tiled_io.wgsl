@@ -11,10 +11,10 @@ override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instea
 // SPLITS > 1 splits K (layers with few rows would otherwise leave most of the GPU idle): split s of a block writes
 // its partial sums to part[s, t, n], and `combine` (grid [ceil(T * N / WG), 1, 1] folded) adds them up and applies
 // the epilogue. SPLITS is the layer's split at up to 128 tokens; larger steps (prefill) fill the GPU with their token
-// blocks and split less, down to not at all (step_splits; engine/ops/weight-formats.ts tiledStepSplits).
+// blocks and split less, down to not at all (step_splits; engine/ops/tiled-launch.ts tiledStepSplits).
 override SPLITS: u32 = 1; // parts of K, each a workgroup of its own
 override MAX_T: u32 = 1; // tokens part[] holds per split (the step's largest)
-override TARGET_WORKGROUPS: u32 = 528u; // a step splits K until about this many workgroups (tiledTarget)
+override TARGET_WORKGROUPS: u32 = 528u; // a step splits K until about this many workgroups (tiled-launch.ts)
 
 struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>; // [T, K]

@@ -10,6 +10,7 @@ import { type AttentionBuffers, attentionPlan } from '../ops/attention.ts';
 import { fusedLinears } from '../ops/fusion.ts';
 import { checkKvFormat, kvBytesPerPosition, kvFormatCode, ropeKvInvocations } from '../ops/kv-cache.ts';
 import { subgroupMatrixOn } from '../ops/subgroup-matrix.ts';
+import { TILED_MIN_TOKENS, TILED_WG, tiledLaunch, tiledSplits, tiledStepSplits } from '../ops/tiled-launch.ts';
 import {
   defaultLinearParams,
   INT_DOT_FEATURE,
@@ -17,11 +18,6 @@ import {
   intDotParams,
   linearGrid,
   linearLaunch,
-  TILED_MIN_TOKENS,
-  TILED_WG,
-  tiledLaunch,
-  tiledSplits,
-  tiledStepSplits,
 } from '../ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from './gpu-buffers.ts';
 import { CLASSIFIER, type GpuWeights } from './gpu-weights.ts';
@@ -135,7 +131,7 @@ export function buildForwardPass(
   // --subgroup-matrix: the tiled steps on matrix units (kernels/matmul_mma.wgsl). Checked on every adapter, so `on`
   // where it cannot run is an error even on CPUs (which have no tiled steps).
   const mma = subgroupMatrixOn(o.subgroupMatrix ?? 'auto', ctx, format.multiRow !== false) && tiledToo;
-  // Partial sums of the tiled layers whose K is split (weight-formats.ts, tiledSplits), sized for the largest.
+  // Partial sums of the tiled layers whose K is split (tiled-launch.ts, tiledSplits), sized for the largest.
   const maxT = Math.max(T, o.maxOut);
   let partFloats = 0;
   for (const lw of tiledToo ? weights.linear.values() : []) {

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { floatToHalf, halfToFloat } from '../../engine/formats/quant.ts';
 import { fuseRows } from '../../engine/ops/fusion.ts';
+import { tiledLaunch } from '../../engine/ops/tiled-launch.ts';
 import {
   getWeightFormat,
   linearGrid,
   linearLaunch,
   type PackedWeight,
-  tiledLaunch,
   type WeightFormat,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';

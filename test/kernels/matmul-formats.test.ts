@@ -3,14 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { floatToHalf, halfToFloat } from '../../engine/formats/quant.ts';
+import { tiledLaunch, tiledStepSplits } from '../../engine/ops/tiled-launch.ts';
 import {
   getWeightFormat,
   type LinearShape,
   linearGrid,
   linearLaunch,
   type PackedWeight,
-  tiledLaunch,
-  tiledStepSplits,
   type WeightFormat,
   type WeightFormatOptions,
 } from '../../engine/ops/weight-formats.ts';
