@@ -2,8 +2,8 @@
 // parameter set (workgroup size, lanes per row, rows per thread, unrolled chunks), so the engine's launch choice
 // (engine/ops/weight-formats.ts, defaultLinearParams) rests on measurements. Same procedure every run: weights filled
 // with random words (the timing does not depend on values), enough copies that they do not fit in the GPU's L2 cache,
-// 1 s of warm-up (GPUs clock down when idle), then per configuration the median of 5 passes of 20 dispatches each,
-// timed with pass timestamps.
+// per configuration 0.2 s of warm-up (1 s the first; GPUs clock down when idle), then the median of 5 passes of 20
+// dispatches each, timed with pass timestamps.
 //   node --import tsx bench/linear.ts --shapes 2048x8192,16384x2048 --formats f16,int8 --tokens 1,32
 import { createDevice } from '../engine/device/device.ts';
 import { kernelSource } from '../engine/device/kernels.ts';
@@ -126,11 +126,11 @@ for (const name of formats) {
               pass.dispatchWorkgroups(gx, gy, gz);
             }
           };
-          if (!warmed) {
-            const t0 = performance.now();
-            while (performance.now() - t0 < 1000) await timePasses(encode, 5);
-            warmed = true;
-          }
+          // Warm-up before every configuration, not only the first: the weights of the next shape are filled from
+          // the CPU in between, the GPU idles and clocks down, and the same kernel measured 3-4x slower cold.
+          const t0 = performance.now();
+          while (performance.now() - t0 < (warmed ? 200 : 1000)) await timePasses(encode, 5);
+          warmed = true;
           const us = (median(await timePasses(encode, 5)) / REPS) * 1000;
           const gbps = bytes / (us * 1e3);
           results.push(
