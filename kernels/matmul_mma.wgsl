@@ -2,23 +2,30 @@
 // which enable f16, subgroups and the subgroup matrices): y[t, n] (+)= sum_k x[t, k] * w[n, k] for steps of many
 // tokens, as kernels/matmul_tiled.wgsl computes it with f32 multiply-adds (~14 TFLOPS on an H100, which bounded
 // batched decode and prefill). Each K step decodes a BN x KC block of weights (with scales) and a BT x KC block of x
-// into workgroup memory as f16, once; then each of the 4 subgroups multiplies its 32 x 32 quarter of the block as
+// into workgroup memory as f16, once; then each of the 8 subgroups multiplies its 32 x 32 eighth of the block as
 // 2 x 2 tiles of 16 x 16 with subgroupMatrixMultiplyAccumulate, accumulating in f32. The results go through
 // workgroup memory to the same epilogue as the tiled kernel. x is rounded to f16 (clamped to its range), as f16
 // inference frameworks keep activations; weights are exact in f16 for f16 and int8 (its codes; the row's scale is
 // applied to the sum), rounded to f16's 11 bits for int4 (scale * code + min) and bf16 (clamped to f16's range).
 // Needs a 16 x 16 x 16 f16 configuration with f32 results and subgroups of exactly 32 invocations (NVIDIA's):
 // engine/device/device.ts checks both (GpuContext.subgroupMatrix).
-const WG: u32 = 128u; // 4 subgroups of 32
+// A block of 128 tokens, not 64: at 128 tokens a step (llama-1b, 128 sequences) each weight block is staged once,
+// not once per 64 tokens, and each thread stages 3/4 of the values for the same products; one machine session on an
+// H100: 13.38 against 15.09 ms a decode step, 8233 against 7200 tok/s (bench/throughput.ts). Kernel alone, no
+// K splits: faster at 512 tokens (11264x2048 468 vs 547 us), slower at 128 (164 vs 153), where the engine splits K.
+const WG: u32 = 256u; // 8 subgroups of 32: 4 along tokens x 2 along rows
 const BN: u32 = 64u; // rows per workgroup
-const BT: u32 = 64u; // tokens per workgroup
+const BT: u32 = 128u; // tokens per workgroup (engine/ops/subgroup-matrix.ts MMA_TOKENS)
+const OT: u32 = 64u; // tokens whose results os holds at a time
 const KC: u32 = 64u; // k values per step: whole chunks of every format
 const PAD: u32 = KC + 8u; // row stride of the staged blocks in halves: rows 16 bytes apart in bank order
 //! include matmul_tiled_io
 
 var<workgroup> xs: array<f16, BT * PAD>; // [token, k] the step's x
 var<workgroup> ws: array<f16, BN * PAD>; // [row, k] the step's weights: the right matrix, column-major
-var<workgroup> os: array<f32, BT * BN>; // [token, row] the block's results, for the epilogue
+// [token, row] OT tokens of the block's results, for the epilogue (all BT of them would not fit beside xs and ws at
+// BT = 128), then a 16 x 16 tile that the subgroups holding other tokens store into meanwhile.
+var<workgroup> os: array<f32, OT * BN + 256u>;
 
 alias Left = subgroup_matrix_left<f16, 16, 16>;
 alias Right = subgroup_matrix_right<f16, 16, 16>;
@@ -27,7 +34,8 @@ alias Result = subgroup_matrix_result<f32, 16, 16>;
 // A thread's share of one K step, loaded into registers a step ahead (so the loads' latency overlaps the previous
 // step's products), then decoded into workgroup memory: WPT weight chunks and XPT values of x. Measured on the H100:
 // staging element by element in loops (one load's latency after another) took 18x the products' time.
-const WPT: u32 = BN * (KC / CHUNK) / WG;
+const WCH: u32 = BN * (KC / CHUNK); // weight chunks a step
+const WPT: u32 = (WCH + WG - 1u) / WG;
 const XPT: u32 = BT * KC / WG;
 struct Step {
   w: array<vec4<u32>, WPT>,
@@ -41,7 +49,7 @@ fn load_step(s: u32, lid: u32, n0: u32, t0: u32, rows: u32) -> Step {
   var st: Step;
   let c0 = s * (KC / CHUNK);
   for (var j = 0u; j < WPT; j++) {
-    let e = lid + j * WG;
+    let e = min(lid + j * WG, WCH - 1u); // past the block (int4 at WG 256): loaded, never stored
     let n = min(n0 + e / (KC / CHUNK), N - 1u); // rows past N: computed, never stored
     let c = min(c0 + e % (KC / CHUNK), STRIDE - 1u); // chunks past the row: zeroed in store_step
     st.w[j] = w[n * STRIDE + c];
@@ -62,6 +70,7 @@ fn store_step(st: Step, s: u32, lid: u32, t0: u32, rows: u32) {
   let c0 = s * (KC / CHUNK);
   for (var j = 0u; j < WPT; j++) {
     let e = lid + j * WG;
+    if (e >= WCH) { break; }
     let r = e / (KC / CHUNK);
     let cc = e % (KC / CHUNK);
     let d = decode_chunk(st.w[j]);
@@ -89,7 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t0 = b.t0;
   let rows = b.rows;
   let range = b.range;
-  // This subgroup's quarter of the block: tokens tq .. tq + 31, rows rq .. rq + 31 (from subgroup_id: the matrix
+  // This subgroup's eighth of the block: tokens tq .. tq + 31, rows rq .. rq + 31 (from subgroup_id: the matrix
   // operations need offsets uniform across the subgroup).
   let tq = 32u * (sg / 2u);
   let rq = 32u * (sg % 2u);
@@ -117,14 +126,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       acc11 = subgroupMatrixMultiplyAccumulate(a1, b1, acc11);
     }
   }
-  subgroupMatrixStore<row_major>(&os, tq * BN + rq, acc00, BN);
-  subgroupMatrixStore<row_major>(&os, tq * BN + rq + 16u, acc01, BN);
-  subgroupMatrixStore<row_major>(&os, (tq + 16u) * BN + rq, acc10, BN);
-  subgroupMatrixStore<row_major>(&os, (tq + 16u) * BN + rq + 16u, acc11, BN);
-  workgroupBarrier();
-  for (var e = lid; e < BT * BN; e += WG) {
-    let t = t0 + e / BN;
-    let n = n0 + e % BN;
-    if (t < rows && n < N) { finish(b, t, n, os[e], os[e - n % 2u]); } // SWIGLU: the pair's even row
+  for (var h = 0u; h < BT; h += OT) {
+    // Tokens h .. h + OT: their subgroups store into os, the others into its spare tile (offsets and strides, not
+    // branches: the matrix operations must stay in uniform control flow).
+    let mine = tq >= h && tq < h + OT;
+    let at = select(OT * BN, (tq - h) * BN + rq, mine);
+    let stride = select(16u, BN, mine);
+    let down = select(0u, 16u * BN, mine); // 16 tokens on
+    let right = select(0u, 16u, mine); // 16 rows on
+    subgroupMatrixStore<row_major>(&os, at, acc00, stride);
+    subgroupMatrixStore<row_major>(&os, at + right, acc01, stride);
+    subgroupMatrixStore<row_major>(&os, at + down, acc10, stride);
+    subgroupMatrixStore<row_major>(&os, at + down + right, acc11, stride);
+    workgroupBarrier();
+    for (var e = lid; e < OT * BN; e += WG) {
+      let t = t0 + h + e / BN;
+      let n = n0 + e % BN;
+      if (t < rows && n < N) { finish(b, t, n, os[e], os[e - n % 2u]); } // SWIGLU: the pair's even row
+    }
+    workgroupBarrier(); // os is free for the next tokens
   }
 }

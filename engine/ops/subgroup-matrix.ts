@@ -9,9 +9,10 @@ import { BenchError } from '../errors.ts';
 export const SUBGROUP_MATRIX_MODES = ['auto', 'on', 'off'] as const;
 export type SubgroupMatrixMode = (typeof SUBGROUP_MATRIX_MODES)[number];
 
-/** kernels/matmul_mma.wgsl's block: BN rows x BT tokens per workgroup. */
+/** kernels/matmul_mma.wgsl's block: BN rows x BT tokens per workgroup of MMA_WG invocations. */
 export const MMA_ROWS = 64;
-export const MMA_TOKENS = 64;
+export const MMA_TOKENS = 128;
+export const MMA_WG = 256;
 
 type Adapter = Pick<GpuContext, 'subgroupMatrix' | 'adapterName'>;
 

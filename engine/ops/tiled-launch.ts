@@ -2,7 +2,7 @@
 // units), which steps of many tokens run for the packed formats on GPUs: when a step takes them, their launch, and
 // how many parts K is split into for a layer and for a step.
 import { BenchError } from '../errors.ts';
-import { MMA_ROWS, MMA_TOKENS } from './subgroup-matrix.ts';
+import { MMA_ROWS, MMA_TOKENS, MMA_WG } from './subgroup-matrix.ts';
 import type { LinearLaunch, LinearShape, WeightFormat } from './weight-formats.ts';
 
 /**
@@ -12,17 +12,20 @@ import type { LinearLaunch, LinearShape, WeightFormat } from './weight-formats.t
 export const TILED_MIN_TOKENS = 16;
 const TILED_ROWS = 64; // kernels/matmul_tiled.wgsl: BN
 const TILED_TOKENS = 32; // and BT
-export const TILED_WG = 128; // and WG
+const TILED_WG = 128; // and WG
+/** Invocations per workgroup of the tiled kernel (`mma`: on matrix units) and of its combine entry point. */
+export const tiledWorkgroupSize = (mma: boolean): number => (mma ? MMA_WG : TILED_WG);
 /** A workgroup's block of rows x tokens: kernels/matmul_tiled.wgsl's, or with `mma` kernels/matmul_mma.wgsl's. */
 const block = (mma: boolean) =>
   mma ? { rows: MMA_ROWS, tokens: MMA_TOKENS } : { rows: TILED_ROWS, tokens: TILED_TOKENS };
 // Split K until a step of 128 tokens has about this many workgroups (4 per SM of a 132-SM H100; measured there:
 // a 2048-row layer ran at half the multiply-add rate of a 16384-row one, with 128 workgroups), keeping at least
-// 8 K steps of 32 values per split. The matrix-unit kernel splits to half as many (llama-1b at 128 sequences, one
-// machine session: the step's GPU pass 12.85 ms at 528, 12.33 at 264, 16.63 at 1056; wo 1.13 -> 0.94 ms, w2 2.30 ->
-// 2.10 ms a step).
+// 8 K steps of 32 values per split. The matrix-unit kernel, whose workgroups are twice as large, splits to a quarter
+// as many, one per SM. llama-1b at 128 sequences on an H100: with its earlier 128-thread blocks of 64 tokens, the
+// step's GPU pass took 12.85 ms at 528, 12.33 at 264, 16.63 at 1056 (one machine session); with the 256-thread
+// blocks of 128 tokens, bench/throughput.ts 8615.5 tok/s (12.89 ms a step) at 132, 8400.6 (13.24 ms) at 264.
 const TILED_TARGET_WORKGROUPS = 528;
-const MMA_TARGET_WORKGROUPS = 264;
+const MMA_TARGET_WORKGROUPS = 132;
 const MAX_SPLITS = 8;
 
 /** Workgroups a step of the tiled kernel (`mma`: on matrix units) splits K until it has (about). */

@@ -10,7 +10,13 @@ import { type AttentionBuffers, attentionPlan } from '../ops/attention.ts';
 import { fusedLinears } from '../ops/fusion.ts';
 import { checkKvFormat, kvBytesPerPosition, kvFormatCode, ropeKvInvocations } from '../ops/kv-cache.ts';
 import { subgroupMatrixOn } from '../ops/subgroup-matrix.ts';
-import { TILED_MIN_TOKENS, TILED_WG, tiledLaunch, tiledSplits, tiledStepSplits } from '../ops/tiled-launch.ts';
+import {
+  TILED_MIN_TOKENS,
+  tiledLaunch,
+  tiledSplits,
+  tiledStepSplits,
+  tiledWorkgroupSize,
+} from '../ops/tiled-launch.ts';
 import {
   defaultLinearParams,
   INT_DOT_FEATURE,
@@ -221,7 +227,9 @@ export function buildForwardPass(
       pipeline: combine,
       bind: bindGroup(d, combine, [undefined, undefined, out, counts, undefined, undefined, part]),
       size: (t, r) =>
-        tiledStep(t, r) && stepSplits(t, r) > 1 ? foldedGrid(ceil(rowsOf(t, r) * lw.rows, TILED_WG)) : NONE,
+        tiledStep(t, r) && stepSplits(t, r) > 1
+          ? foldedGrid(ceil(rowsOf(t, r) * lw.rows, tiledWorkgroupSize(mma)))
+          : NONE,
     });
   };
   // CPUs reduce a row with 8 invocations (llvmpipe's SIMD width): lavapipe runs every invocation at each barrier,

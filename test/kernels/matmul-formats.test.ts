@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { floatToHalf, halfToFloat } from '../../engine/formats/quant.ts';
-import { tiledLaunch, tiledStepSplits } from '../../engine/ops/tiled-launch.ts';
+import { tiledLaunch, tiledStepSplits, tiledWorkgroupSize } from '../../engine/ops/tiled-launch.ts';
 import {
   getWeightFormat,
   type LinearShape,
@@ -106,7 +106,7 @@ async function run(
   await dispatch(ctx, launch.kernel, constants, buffers, grid);
   if (stepSplits > 1) {
     const combine = [undefined, undefined, y, byBinding.counts, undefined, undefined, part];
-    await dispatch(ctx, launch.kernel, constants, combine, [Math.ceil((rows * c.N) / 128)], 'combine');
+    await dispatch(ctx, launch.kernel, constants, combine, [Math.ceil((rows * c.N) / tiledWorkgroupSize(c.mma ?? false))], 'combine');
   }
   const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
   for (const b of buffers) b?.destroy();
@@ -176,8 +176,9 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
 }
 
 // The tiled kernel on matrix units (--subgroup-matrix; GPUs that have them, e.g. NVIDIA's): the same edges with its
-// 64 x 64 blocks (partial row and token blocks, two token blocks, K tails inside a chunk and past the last 64-value
-// step, splits with an empty part), accumulation, out rows and the SwiGLU pairs. Weights of int4 and bf16 and
+// blocks of 64 rows x 128 tokens (partial row and token blocks, two token blocks, results of tokens 64+ of a block
+// finished after the first 64's, K tails inside a chunk and past the last 64-value step, splits with an empty part),
+// accumulation, out rows and the SwiGLU pairs. Weights of int4 and bf16 and
 // x are rounded to f16 (11 bits), hence the tolerance; a misplaced tile or a missed K step is off by O(1).
 const MMA_TOL = 2e-3;
 const mmaSkip = (await gpu()).subgroupMatrix
@@ -187,14 +188,26 @@ for (const [name, options] of FORMATS.filter(([n]) => n !== 'f32')) {
   const format = getWeightFormat(name, options);
   for (const c of [
     { T: 20, K: 172, N: 37, WG: 128, LANES: 1, seed: 31, tiled: true, mma: true },
-    { T: 70, K: 173, N: 130, WG: 128, LANES: 1, seed: 32, tiled: true, mma: true, acc: true },
+    { T: 150, K: 173, N: 130, WG: 128, LANES: 1, seed: 32, tiled: true, mma: true, acc: true },
     { T: 37, K: 300, N: 70, WG: 128, LANES: 1, seed: 33, tiled: true, mma: true, outRows: 19 },
     { T: 20, K: 330, N: 70, WG: 128, LANES: 1, seed: 34, tiled: true, mma: true, splits: 3, acc: true },
     { T: 66, K: 200, N: 37, WG: 128, LANES: 1, seed: 35, tiled: true, mma: true, splits: 3, outRows: 65 },
-    // 3 row x 2 token blocks against a target of 6 (no split) and 12 (2 of 3).
-    { T: 70, K: 330, N: 130, WG: 128, LANES: 1, seed: 36, tiled: true, mma: true, splits: 3, target: 6, stepSplits: 1 },
+    // 3 row x 2 token blocks (of 128) against a target of 6 (no split) and 12 (2 of 3).
     {
-      T: 70,
+      T: 140,
+      K: 330,
+      N: 130,
+      WG: 128,
+      LANES: 1,
+      seed: 36,
+      tiled: true,
+      mma: true,
+      splits: 3,
+      target: 6,
+      stepSplits: 1,
+    },
+    {
+      T: 140,
       K: 330,
       N: 130,
       WG: 128,
