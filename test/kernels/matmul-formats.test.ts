@@ -106,7 +106,14 @@ async function run(
   await dispatch(ctx, launch.kernel, constants, buffers, grid);
   if (stepSplits > 1) {
     const combine = [undefined, undefined, y, byBinding.counts, undefined, undefined, part];
-    await dispatch(ctx, launch.kernel, constants, combine, [Math.ceil((rows * c.N) / tiledWorkgroupSize(c.mma ?? false))], 'combine');
+    await dispatch(
+      ctx,
+      launch.kernel,
+      constants,
+      combine,
+      [Math.ceil((rows * c.N) / tiledWorkgroupSize(c.mma ?? false))],
+      'combine',
+    );
   }
   const got = await readF32(ctx, y, rows * c.N); // with USE_OUT_COUNT only the first `rows` rows are written
   for (const b of buffers) b?.destroy();
