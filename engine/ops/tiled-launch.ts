@@ -7,7 +7,8 @@ import type { LinearLaunch, LinearShape, WeightFormat } from './weight-formats.t
 
 /**
  * Steps of at least this many tokens (rows, for the classifier) run the packed formats' tiled kernel on GPUs: the
- * matrix-vector kernel reads each weight once per token there (from cache), the tiled one once per 32 tokens.
+ * matrix-vector kernel reads each weight once per token there (from cache), the tiled one once per block of tokens
+ * (32; 128 on matrix units).
  */
 export const TILED_MIN_TOKENS = 16;
 const TILED_ROWS = 64; // kernels/matmul_tiled.wgsl: BN
@@ -57,8 +58,8 @@ export function tiledStepSplits(
 
 /**
  * The tiled kernel (kernels/matmul_tiled.wgsl, or with `mma` kernels/matmul_mma.wgsl on matrix units) of a packed
- * format: its own fixed 128-thread layout. With `splits` > 1 partial sums go to a scratch buffer of splits x
- * maxTokens x rows floats (binding 6) and its `combine` entry point finishes the layer.
+ * format: its own fixed thread layout (tiledWorkgroupSize). With `splits` > 1 partial sums go to a scratch buffer of
+ * splits x maxTokens x rows floats (binding 6) and its `combine` entry point finishes the layer.
  */
 export function tiledLaunch(
   format: WeightFormat,
