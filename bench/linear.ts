@@ -25,6 +25,8 @@ const params = arg(
   .split(',')
   .map((p) => p.split(':').map(Number) as [number, number, number, number]); // WG:LANES:ROWS:UNROLL
 const variants = arg('variants', 'base').split(',');
+// --norm: the layer's input RMSNorm folded in (as the engine's wqkv and w13), its weight read from x's buffer.
+const withNorm = process.argv.includes('--norm');
 const L2_BYTES = 100 << 20; // more than any current GPU's L2 (H100 50 MB)
 const REPS = 20;
 
@@ -105,9 +107,17 @@ for (const name of formats) {
                 rowsPerThread,
                 unroll,
                 intDot: variant.startsWith('dot'),
+                subgroupReduce: variant.startsWith('dotsr'),
+                ...(withNorm ? { norm: { eps: 1e-5 } } : {}),
               });
           const pipeline = variantPipeline(launch.kernel, launch.constants, variant);
-          const byBinding: Record<string, GPUBuffer | undefined> = { x, y, counts, scales, norm: counts };
+          const byBinding: Record<string, GPUBuffer | undefined> = {
+            x,
+            y,
+            counts,
+            scales,
+            norm: withNorm ? x : counts,
+          };
           const binds = ws.map((w) =>
             bindGroup(
               d,
@@ -153,17 +163,40 @@ for (const name of formats) {
 // matrix units, --subgroup-matrix), dot
 // (kernels/matmul_dot.wgsl, --int-dot on), nostage (x from global memory), noprefetch (the first weight loads after
 // x is staged, not before), nostream (dot only: no weight loads or products, so what is left is each workgroup's
-// fixed cost: quantizing x, the reductions, the stores), exact (register
+// fixed cost: quantizing x, the reductions, the stores), dotsr (dot with the lane sums reduced through subgroup
+// shuffles: kernels/matmul_reduce_sg.wgsl), exact (register
 // arrays sized to ROWS and UNROLL, not their maxima), sg (row sums reduced with subgroupAdd; lanes must be 32).
 function variantPipeline(kernel: string, constants: Record<string, number>, variant: string): GPUComputePipeline {
   let src = kernelSource(kernel);
   const c = { ...constants };
   if (variant.includes('nostage')) c.STAGE_X = 0;
   if (variant.includes('noprefetch')) c.PREFETCH = 0;
+  const xs = /xs(\d+)/.exec(variant); // dot-xs4096: x staged 4096 floats a slice
+  if (xs) c.XS = Number(xs[1]);
   if (variant.includes('nostream')) {
     const loop = 'if (n0 < N) {\n      for (var c1';
     if (!src.includes(loop)) throw new Error('nostream variant: the weight loop was not found');
     src = src.replace(loop, 'if (n0 < 0u) {\n      for (var c1');
+  }
+  // Parts of the integer-dot kernel's fixed cost left out (wrong results; timing only): noquant (x not quantized,
+  // only touched so its bindings stay), noreduce (each thread stores its own sums: no reduction over lanes, no norm).
+  if (variant.includes('noquant')) {
+    const call = 'let ss = quantize_token(t, lid);';
+    if (!src.includes(call)) throw new Error('noquant variant: the quantize call was not found');
+    src = src.replace(call, 'let ss = x_at(t, lid) * norm_w[0]; workgroupBarrier();');
+  }
+  if (variant.includes('noreduce')) {
+    const parts: [string, string][] = [
+      ['inv_rms = rms_scale(ss, lid);', 'inv_rms = ss;'],
+      [
+        'finish_rows(t, n0, lid, acc);',
+        'for (var r = 0u; r < ROWS; r++) { if (n0 + r < N) { store(t, n0 + r, acc[r], acc[r]); } }',
+      ],
+    ];
+    for (const [from, to] of parts) {
+      if (!src.includes(from)) throw new Error(`noreduce variant: '${from}' not found`);
+      src = src.replace(from, to);
+    }
   }
   // mma-nomma: staging only, no matrix loads or products; mma-noload: no staging, products of whatever workgroup
   // memory holds; mma-rowmajor: the right matrix loaded row-major (wrong results: only the load's speed).

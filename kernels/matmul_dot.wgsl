@@ -6,8 +6,9 @@
 // to the whole sum instead, row_scale). Decoding weights to floats (kernels/matmul_packed.wgsl) costs 4-5 instructions
 // per weight, which left int8 and int4 bound by arithmetic on an H100, not by the bytes they read; here int8 needs no
 // decode at all and int4 two instructions per 8 codes. Same thread layout, contract and bindings as matmul_packed,
-// GPU and CPU paths alike; x is quantized, token by token, into workgroup memory by the threads of the workgroup
-// (one chunk each), K at a time (its size bounds K: intDotFits in engine/ops/weight-formats.ts).
+// GPU and CPU paths alike; x is quantized, token by token, into workgroup memory by the threads of the workgroup, K
+// at a time (its size bounds K: intDotFits in engine/ops/weight-formats.ts), a thread per chunk (quantize_token).
+// The kernel file brings the reductions: kernels/matmul_reduce.wgsl, or matmul_reduce_sg.wgsl with subgroups.
 override WG: u32 = 128;
 override LANES: u32 = 32; // threads per row group: a power of two dividing WG
 override ROWS: u32 = 1; // output rows per thread, 1..MAX_ROWS
@@ -20,18 +21,15 @@ override USE_OUT_COUNT: bool = false; // rows = counts.n_out (classifier) instea
 override NORM: bool = false; // the layer's input RMSNorm folded in, as in matmul_packed
 override EPS: f32 = 1e-5;
 override XS: u32 = 0u; // GPU path: floats of x staged per slice (a multiple of CHUNK; 0: none, see xf)
+// The first round of a token's weight loads goes out before x is quantized, so the quantization's latency overlaps
+// them (false: after; for measurements).
+override PREFETCH: bool = true;
 //! include matmul_rowgroup_io
 
 // One token's quantized x: word q of chunk c at xq[q * STRIDE + c] (planes, so the lanes of a row group, which read
 // consecutive chunks, read consecutive 16-byte words), and chunk c's (dx, qsum) at xd[c].
 var<workgroup> xq: array<vec4<u32>, XQV * STRIDE>;
 var<workgroup> xd: array<vec2f, STRIDE>;
-// GPU path with XS > 0: a slice of XS floats of x (times the norm weight), staged with coalesced loads before a
-// thread per chunk quantizes it; value e of the slice's chunk c at c * (CHUNK + 1) + e, so the threads, reading
-// their chunks' values in step, hit distinct banks. Measured on the H100 (bench/linear.ts, llama-7b shapes): int4
-// (32-value chunks, read straight from global memory a load of a warp touches 32 lines 128 bytes apart) gained up to
-// 3x on some layers (12288x4096 60 -> 20 us); int8 (16-value chunks) lost 3-15%, so it reads x directly (XS 0).
-var<workgroup> xf: array<f32, max(XS, CHUNK) / CHUNK * (CHUNK + 1u)>;
 
 // x value xv at k times the norm weight with NORM; adds xv^2 to *ss (the folded norm's sum of squares).
 fn normed(xv: f32, k: u32, ss: ptr<function, f32>) -> f32 {
@@ -39,6 +37,13 @@ fn normed(xv: f32, k: u32, ss: ptr<function, f32>) -> f32 {
   if (NORM) { return xv * select(0.0, norm_w[min(k, K - 1u)], k < K); }
   return xv;
 }
+
+// GPU path with XS > 0: a slice of XS floats of x (times the norm weight), staged with coalesced loads before a
+// thread per chunk quantizes it; value e of the slice's chunk c at c * (CHUNK + 1) + e, so the threads, reading
+// their chunks' values in step, hit distinct banks. Measured on the H100 (bench/linear.ts, llama-7b shapes): int4
+// (32-value chunks, read straight from global memory a load of a warp touches 32 lines 128 bytes apart) gained up to
+// 3x on some layers (12288x4096 60 -> 20 us); int8 (16-value chunks) lost 3-15%, so it reads x directly (XS 0).
+var<workgroup> xf: array<f32, max(XS, CHUNK) / CHUNK * (CHUNK + 1u)>;
 
 // Quantizes chunk c of token t's x into xq and xd, a thread per chunk: from the staged slice (chunk cl of it) with
 // `staged`, else straight from global memory, adding x^2 to *ss (the CPU path and int8). (Measured on the H100:
@@ -63,8 +68,33 @@ fn quantize_chunk(t: u32, c: u32, cl: u32, staged: bool, ss: ptr<function, f32>)
   xd[c] = vec2f(amax / 127.0, f32(qsum));
 }
 
+// Quantizes token t's x into xq and xd (all chunks, slice by slice), returning this thread's sum of x^2 (for the
+// folded norm). The workgroup has passed a barrier when it returns.
+fn quantize_token(t: u32, lid: u32) -> f32 {
+  var ss = 0.0;
+  let staged = LANES > 1u && XS > 0u;
+  let slice = select(STRIDE, XS / CHUNK, staged); // chunks per slice
+  for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
+    let chunks = min(slice, STRIDE - c0);
+    if (staged) {
+      // Four coalesced loads in flight per thread per round, as in matmul_packed.
+      for (var e0 = lid; e0 < chunks * CHUNK; e0 += 4u * WG) {
+        var v: array<f32, 4>;
+        for (var i = 0u; i < 4u; i++) { v[i] = x_at(t, c0 * CHUNK + e0 + i * WG); }
+        for (var i = 0u; i < 4u; i++) {
+          let e = e0 + i * WG;
+          if (e < chunks * CHUNK) { xf[(e / CHUNK) * (CHUNK + 1u) + e % CHUNK] = normed(v[i], c0 * CHUNK + e, &ss); }
+        }
+      }
+      workgroupBarrier();
+    }
+    for (var cl = lid; cl < chunks; cl += WG) { quantize_chunk(t, c0 + cl, cl, staged, &ss); }
+    workgroupBarrier(); // xq and xd are complete (and the next slice may overwrite xf)
+  }
+  return ss;
+}
+
 //! include matmul_store
-//! include matmul_reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -75,35 +105,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let rows = select(counts.n_tokens, counts.n_out, USE_OUT_COUNT);
   if (t0 >= rows) { return; }
   let centre = code_centre();
+  var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>; // a round of weight chunks and their scales
+  var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>;
   for (var t = t0; t < min(t0 + TT, rows); t++) {
     workgroupBarrier(); // the previous token's x has been used
-    var ss = 0.0;
-    let staged = LANES > 1u && XS > 0u;
-    let slice = select(STRIDE, XS / CHUNK, staged); // chunks per slice
-    for (var c0 = 0u; c0 < STRIDE; c0 += slice) {
-      let chunks = min(slice, STRIDE - c0);
-      if (staged) {
-        // Four coalesced loads in flight per thread per round, as in matmul_packed.
-        for (var e0 = lid; e0 < chunks * CHUNK; e0 += 4u * WG) {
-          var v: array<f32, 4>;
-          for (var i = 0u; i < 4u; i++) { v[i] = x_at(t, c0 * CHUNK + e0 + i * WG); }
-          for (var i = 0u; i < 4u; i++) {
-            let e = e0 + i * WG;
-            if (e < chunks * CHUNK) { xf[(e / CHUNK) * (CHUNK + 1u) + e % CHUNK] = normed(v[i], c0 * CHUNK + e, &ss); }
-          }
-        }
-        workgroupBarrier();
-      }
-      for (var cl = lid; cl < chunks; cl += WG) { quantize_chunk(t, c0 + cl, cl, staged, &ss); }
-      workgroupBarrier(); // xq and xd are complete (and the next slice may overwrite xf)
-    }
+    if (PREFETCH && n0 < N) { load_round(0u, lane, STRIDE, n0, &wc, &sm); }
+    let ss = quantize_token(t, lid); // xq and xd hold token t's x
     var acc = array<f32, MAX_ROWS>();
     if (n0 < N) {
       for (var c1 = lane; c1 < STRIDE; c1 += LANES * UNROLL) {
         // All UNROLL x ROWS weight loads first, then the arithmetic: one memory latency per round, not per chunk.
-        var wc: array<vec4<u32>, MAX_UNROLL * MAX_ROWS>;
-        var sm: array<vec2f, MAX_UNROLL * MAX_ROWS>;
-        load_round(0u, c1, STRIDE, n0, &wc, &sm); // the whole row is one slice
+        if (!PREFETCH || c1 != lane) { load_round(0u, c1, STRIDE, n0, &wc, &sm); } // the whole row is one slice
         for (var u = 0u; u < UNROLL; u++) {
           let c = c1 + u * LANES;
           if (c < STRIDE) {

@@ -20,6 +20,7 @@ export interface GpuContext {
   // The matrix units are usable by kernels/matmul_mma.wgsl: the subgroup-matrix feature with a 16x16x16 f16
   // configuration that accumulates in f32, shader-f16, and subgroups of exactly 32 invocations (NVIDIA's).
   subgroupMatrix: boolean;
+  subgroupMinSize: number; // the adapter's smallest subgroup (invocations) where the device has subgroups, else 0
 }
 
 /** The WebGPU feature behind --subgroup-matrix (Dawn offers it only with allow_unsafe_apis: it is experimental). */
@@ -141,5 +142,6 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
       f16x16 &&
       info.subgroupMinSize === 32 &&
       info.subgroupMaxSize === 32,
+    subgroupMinSize: wanted.includes('subgroups') ? (info.subgroupMinSize ?? 0) : 0,
   };
 }

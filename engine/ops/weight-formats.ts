@@ -118,7 +118,9 @@ export interface LinearShape {
   lanes: number; // LANES: threads per output row (1 on software adapters, 32 on GPUs: see defaultLinearParams)
   rowsPerThread?: number; // ROWS, packed formats only (default 1)
   unroll?: number; // UNROLL, packed formats only: chunks whose weight loads are issued together, 1..4 (default 2)
-  xStage?: number; // XS, packed formats only: floats of x staged in workgroup memory per slice (default 4096)
+  // XS: floats of x staged in workgroup memory per slice (packed formats: default 4096; integer-dot: the format's
+  // stageX, or intDotStage's choice)
+  xStage?: number;
   accumulate?: boolean;
   useOutCount?: boolean;
   // Rows are (gate, up) pairs, w1 and w3 interleaved (engine/ops/fusion.ts): y is [T, N / 2] = silu(gate) * up.
@@ -130,6 +132,11 @@ export interface LinearShape {
   // --int-dot: x quantized to int8 per chunk and multiplied with integer dot products (kernels/matmul_dot.wgsl);
   // integer formats only, K within intDotFits.
   intDot?: boolean;
+  // With intDot: the first round of weight loads issued before x is quantized (PREFETCH; default true).
+  prefetch?: boolean;
+  // With intDot: lane sums reduced through subgroup shuffles (kernels/matmul_reduce_sg.wgsl). Needs subgroups of at
+  // least `lanes` invocations (the caller checks: canReduceInSubgroups).
+  subgroupReduce?: boolean;
 }
 
 export interface LinearLaunch {
@@ -202,11 +209,16 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
     const unroll = s.unroll ?? 2;
     Object.assign(
       constants,
-      { ROWS: rowsPerThread, UNROLL: unroll, XS: format.intDot.stageX },
+      {
+        ROWS: rowsPerThread,
+        UNROLL: unroll,
+        XS: s.xStage ?? format.intDot.stageX,
+        PREFETCH: s.prefetch === false ? 0 : 1,
+      },
       s.norm ? { NORM: 1, EPS: s.norm.eps } : {},
     );
     return {
-      kernel: `${format.kernel}_dot`,
+      kernel: `${format.kernel}_dot${s.subgroupReduce ? '_sg' : ''}`,
       constants,
       rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread,
       tokensPerWorkgroup: TOKEN_TILE,
@@ -237,23 +249,44 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
   };
 }
 
+/** Whether a row group of `lanes` fits in the adapter's smallest subgroup (0: no subgroups), as subgroupReduce needs. */
+export function canReduceInSubgroups(lanes: number, subgroupMinSize: number): boolean {
+  return lanes > 1 && lanes <= subgroupMinSize;
+}
+
 /**
  * Whether kernels/matmul_dot.wgsl can hold a token's quantized x (and its reductions) for K = cols in `bytes` of
  * workgroup memory: it quantizes the whole of K at once (from staged slices of x where the format stages them).
  */
 export function intDotFits(format: WeightFormat, cols: number, workgroupSize: number, bytes: number): boolean {
-  if (!format.intDot) return false;
-  const { chunk, xWords, stageX } = format.intDot;
+  return format.intDot !== undefined && intDotBytes(format, cols, workgroupSize, format.intDot.stageX) <= bytes;
+}
+
+/**
+ * Floats of x the integer-dot kernel stages per slice (XS) for K = cols: the format's stageX, doubled while the
+ * workgroup memory holds it and K has more to stage. Each slice is quantized by one thread per 32-value chunk
+ * between two barriers, so 2048 floats kept 3 in 4 of 256 threads idle and cut llama-7b's w2 (K = 11008) into 6
+ * rounds; an H100's 48 KiB hold 4096 floats (formats that read x directly, int8, stay at 0).
+ */
+export function intDotStage(format: WeightFormat, cols: number, workgroupSize: number, bytes: number): number {
+  const base = format.intDot?.stageX ?? 0;
+  let stage = base;
+  while (stage > 0 && stage < cols && intDotBytes(format, cols, workgroupSize, 2 * stage) <= bytes) stage *= 2;
+  return stage;
+}
+
+// Workgroup memory of kernels/matmul_dot.wgsl: xq and xd per chunk; the staged slice (a float of padding per
+// chunk); partial sums and squares per thread. Each variable takes a multiple of 16 bytes.
+function intDotBytes(format: WeightFormat, cols: number, workgroupSize: number, stage: number): number {
+  const { chunk, xWords } = format.intDot!;
   const chunks = Math.ceil(cols / chunk);
-  // xq and xd per chunk; the staged slice (a float of padding per chunk); partial sums and squares per thread. Each
-  // variable takes a multiple of 16 bytes.
   const vars = [
     chunks * 16 * xWords,
     chunks * 8,
-    (Math.max(stageX, chunk) / chunk) * (chunk + 1) * 4,
+    (Math.max(stage, chunk) / chunk) * (chunk + 1) * 4,
     workgroupSize * (MAX_ROWS_PER_THREAD + 1) * 4,
   ];
-  return vars.reduce((sum, b) => sum + Math.ceil(b / 16) * 16, 0) <= bytes;
+  return vars.reduce((sum, b) => sum + Math.ceil(b / 16) * 16, 0);
 }
 
 /** SWIGLU stores one value per row pair, so both rows must be in one thread (one workgroup for matmul.wgsl). */
@@ -292,10 +325,13 @@ export function defaultLinearParams(
 }
 
 /**
- * Thread layout of the integer-dot kernel (kernels/matmul_dot.wgsl): on GPUs 4 rows a thread and 4 chunks' loads in
- * flight, 16 lanes a row for tall layers, 32 otherwise (llama-7b's w2: 70 against 84-107 us with 16, on an H100).
- * Tall: at least 4x as tall as wide (its w13: 85 us against 113 with 32 lanes), or for int4 2x (its wqkv too: int4
- * 293.2 against 273.9 tok/s in the engine; int8 was measured with 4x only).
+ * Thread layout of the integer-dot kernel (kernels/matmul_dot.wgsl) on GPUs: 4 rows a thread; lanes a row by the
+ * layer's aspect, fewer for taller layers (32 for wide ones, 16 from 2x as tall as wide, 8 from 4x); 4 chunks' loads
+ * in flight, 2 for int4's tallest; the first loads before x is quantized, except int4's two wider aspects.
+ * Measured on an H100 (bench/linear.ts --norm, llama-7b shapes, one machine session, sweeps reproducible within
+ * 0.3 us), int8: 12288x4096 24.2 us (was 27.7 with 32 lanes, no prefetch), 22016x4096 38.3 (40.3 with 16 lanes),
+ * 4096x11008 27.5 (28.2), 4096x4096 13.7 (13.9); int4: 22016x4096 24.8 (29.4 with 16 lanes and 4 chunks), where
+ * prefetching lost 0.5-1 us on the other three (16.3, 10.5, 20.4 us without it).
  */
 export function intDotParams(
   format: WeightFormat,
@@ -304,10 +340,18 @@ export function intDotParams(
   software: boolean,
   workgroupSize: number,
   swiglu = false,
-): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll'> {
-  if (software) return defaultLinearParams(format, rows, cols, software, workgroupSize, swiglu);
-  const tall = rows >= (format.name.startsWith('int4') ? 2 : 4) * cols;
-  return { lanes: Math.min(tall ? 16 : 32, workgroupSize), rowsPerThread: 4, unroll: 4 };
+): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll' | 'prefetch'> {
+  // CPUs keep the layout they were measured with (prefetching was never measured on lavapipe).
+  if (software) return { ...defaultLinearParams(format, rows, cols, software, workgroupSize, swiglu), prefetch: false };
+  const aspect = rows >= 4 * cols ? 'taller' : rows >= 2 * cols ? 'tall' : 'wide';
+  const lanes = { wide: 32, tall: 16, taller: 8 }[aspect];
+  const int4 = format.name.startsWith('int4');
+  return {
+    lanes: Math.min(lanes, workgroupSize),
+    rowsPerThread: 4,
+    unroll: int4 && aspect === 'taller' ? 2 : 4,
+    prefetch: !int4 || aspect === 'taller',
+  };
 }
 
 const MAX_DIM = 65535;

@@ -18,10 +18,12 @@ import {
   tiledWorkgroupSize,
 } from '../ops/tiled-launch.ts';
 import {
+  canReduceInSubgroups,
   defaultLinearParams,
   INT_DOT_FEATURE,
   intDotFits,
   intDotParams,
+  intDotStage,
   linearGrid,
   linearLaunch,
 } from '../ops/weight-formats.ts';
@@ -70,7 +72,10 @@ const CPU_NORM_WG = 8;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
 export function buildForwardPass(
-  ctx: Pick<GpuContext, 'device' | 'isSoftware' | 'limits' | 'wgslFeatures' | 'subgroupMatrix' | 'adapterName'>,
+  ctx: Pick<
+    GpuContext,
+    'device' | 'isSoftware' | 'limits' | 'wgslFeatures' | 'subgroupMatrix' | 'subgroupMinSize' | 'adapterName'
+  >,
   c: ModelConfig,
   o: RunnerOptions,
   weights: GpuWeights,
@@ -169,16 +174,19 @@ export function buildForwardPass(
     const shape = { rows: lw.rows, cols: lw.cols, accumulate, useOutCount, swiglu };
     // --int-dot: every integer layer whose K fits the kernel's workgroup memory (others keep the float kernel).
     const intDot = intDotOn && intDotFits(format, lw.cols, WG, workgroupBytes);
+    // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 8-32 lanes x
+    // 2-4 rows on GPUs.
+    const params = intDot
+      ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu)
+      : defaultLinearParams(format, lw.rows, lw.cols, software, WG, swiglu);
     const launch = linearLaunch(format, {
       ...shape,
       workgroupSize: WG,
-      // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 16-32 lanes x
-      // 2-4 rows on GPUs.
-      ...(intDot
-        ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu)
-        : defaultLinearParams(format, lw.rows, lw.cols, software, WG, swiglu)),
+      ...params,
       ...(norm ? { norm: { eps: c.normEps } } : {}),
       intDot,
+      subgroupReduce: intDot && canReduceInSubgroups(params.lanes, ctx.subgroupMinSize),
+      ...(intDot ? { xStage: intDotStage(format, lw.cols, WG, workgroupBytes) } : {}),
     });
     // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
     const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined) => ({

@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  canReduceInSubgroups,
   getWeightFormat,
   intDotFits,
+  intDotStage,
   linearGrid,
   linearLaunch,
   type WeightFormat,
@@ -55,6 +57,9 @@ interface Case {
   ROWS: number;
   acc?: boolean;
   norm?: boolean;
+  swiglu?: boolean; // rows are (gate, up) pairs: y[t, m] = silu(row 2m) * row 2m + 1
+  sr?: boolean; // lane sums reduced through subgroup shuffles (kernels/matmul_reduce_sg.wgsl)
+  xs?: number; // floats of x staged a slice (int4), if not the format's stageX
   seed: number;
 }
 
@@ -74,9 +79,13 @@ async function run(format: WeightFormat, c: Case) {
     rowsPerThread: c.ROWS,
     accumulate: c.acc ?? false,
     intDot: true,
+    subgroupReduce: c.sr ?? false,
+    ...(c.xs ? { xStage: c.xs } : {}),
+    swiglu: c.swiglu ?? false,
     ...(c.norm ? { norm: { eps: 1e-5 } } : {}),
   });
-  const y = c.acc ? buffer(d, y0) : buffer(d, c.T * c.N);
+  const outs = c.swiglu ? c.N / 2 : c.N;
+  const y = c.acc ? buffer(d, y0) : buffer(d, c.T * outs);
   const byBinding = {
     x: buffer(d, x),
     weights: buffer(d, packed.words),
@@ -87,7 +96,7 @@ async function run(format: WeightFormat, c: Case) {
   };
   const buffers = format.bindings.map((b) => byBinding[b]);
   await dispatch(ctx, launch.kernel, launch.constants, buffers, linearGrid(c.N, c.T, launch.rowsPerWorkgroup));
-  const got = await readF32(ctx, y, c.T * c.N);
+  const got = await readF32(ctx, y, c.T * outs);
   for (const b of buffers) b?.destroy();
   const deq = format.dequantize(packed);
   const chunk = format.intDot!.chunk;
@@ -111,7 +120,9 @@ async function run(format: WeightFormat, c: Case) {
       exact[i]! += y0[i]!;
     }
   }
-  return { got, want, exact };
+  const silu = (g: number) => g / (1 + Math.exp(-g));
+  const act = (ys: Float32Array | Float64Array) => ys.filter((_, i) => i % 2 === 1).map((u, j) => silu(ys[2 * j]!) * u);
+  return c.swiglu ? { got, want: act(want), exact: act(exact) } : { got, want, exact };
 }
 
 let seed = 700;
@@ -126,14 +137,29 @@ for (const [name, options] of FORMATS) {
     { T: 3, K: 300, N: 20, WG: 64, LANES: 1, ROWS: 2 },
     { T: 2, K: 1024, N: 70, WG: 128, LANES: 32, ROWS: 2, norm: true },
     { T: 2, K: 4500, N: 20, WG: 64, LANES: 32, ROWS: 2, norm: true },
+    // Lane sums through subgroup shuffles (rows stored by lanes 0..ROWS-1), with the norm, the accumulate and the
+    // SwiGLU epilogues; lavapipe's subgroups have 8 invocations, an H100's 32.
+    { T: 9, K: 173, N: 37, WG: 64, LANES: 8, ROWS: 3, acc: true, sr: true },
+    { T: 2, K: 4500, N: 20, WG: 64, LANES: 8, ROWS: 2, norm: true, sr: true },
+    { T: 3, K: 300, N: 40, WG: 64, LANES: 4, ROWS: 4, swiglu: true, sr: true },
+    { T: 3, K: 300, N: 40, WG: 64, LANES: 4, ROWS: 4, swiglu: true },
+    // x staged 4096 floats a slice (intDotStage's choice for this K in 32 KiB): a whole slice and a partial one.
+    { T: 2, K: 4500, N: 20, WG: 64, LANES: 16, ROWS: 2, norm: true, xs: 4096 },
   ];
   for (const c of cases) {
     seed += 10;
     const s = seed;
-    const label = `${format.name} int-dot T=${c.T} K=${c.K} LANES=${c.LANES} ROWS=${c.ROWS}${c.acc ? ' accumulate' : ''}${c.norm ? ' norm' : ''}`;
-    test(label, async () => {
+    const label = `${format.name} int-dot T=${c.T} K=${c.K} LANES=${c.LANES} ROWS=${c.ROWS}${c.acc ? ' accumulate' : ''}${c.norm ? ' norm' : ''}${c.swiglu ? ' swiglu' : ''}${c.sr ? ' subgroup reduce' : ''}${c.xs ? ` x stage ${c.xs}` : ''}`;
+    test(label, async (t) => {
+      if (c.sr && !canReduceInSubgroups(c.LANES, (await gpu()).subgroupMinSize)) {
+        t.skip(`the adapter's subgroups are narrower than ${c.LANES} invocations (or absent)`);
+        return;
+      }
       const { got, want, exact } = await run(format, { ...c, seed: s });
-      assert.ok(relError(got, want) <= 1e-5, `against quantized x: relative error ${relError(got, want)}`);
+      // On GPUs 127 / max may be divided approximately (WGSL allows 2.5 ULP), which can round one code the other way
+      // at a tie: one such code measured 1.8e-4 on an H100 (int4-g128, K = 4500). A lost chunk costs 1e-2 or more.
+      const bound = (await gpu()).isSoftware ? 1e-5 : 5e-4;
+      assert.ok(relError(got, want) <= bound, `against quantized x: relative error ${relError(got, want)}`);
       // What quantizing x costs: int8 codes per chunk keep each product within ~0.4% of max |x| of its chunk.
       assert.ok(relError(got, exact) <= 0.02, `against unquantized x: relative error ${relError(got, exact)}`);
     });
@@ -158,9 +184,18 @@ test('int-dot refuses float formats and reports when K outgrows workgroup memory
     assert.equal(intDotFits(format, K + 1, 256, 32768), false, format.name);
   }
   assert.equal(intDotFits(getWeightFormat('f16'), 64, 256, 32768), false);
-  // The largest K that fits runs (a pipeline past the adapter's workgroup memory would be a validation error).
+  // Staged slices grow while they fit and K has more: int4 K = 4500 in 32 KiB stages 4096 floats (2 slices); K =
+  // 11008 (llama-7b's w2) 2048 there and 4096 in an H100's 48 KiB; int8 reads x directly.
+  assert.equal(intDotStage(int4, 4500, 64, 32768), 4096);
+  assert.equal(intDotStage(int4, 11008, 256, 32768), 2048);
+  assert.equal(intDotStage(int4, 11008, 256, 49152), 4096);
+  assert.equal(intDotStage(int4, 1024, 256, 49152), 2048);
+  assert.equal(intDotStage(int8, 11008, 256, 49152), 0);
+  // The largest K that fits runs (a pipeline past the adapter's workgroup memory would be a validation error). Its
+  // f32 sums run over 1148 or 480 chunks in an order the adapter picks (the reference adds in f64): 1e-4 (an H100
+  // measured 6.7e-5 for int8; lavapipe under 1e-5).
   for (const [format, K] of limits) {
     const { got, want } = await run(format, { T: 1, K, N: 8, WG: 256, LANES: 32, ROWS: 1, seed: 5 });
-    assert.ok(relError(got, want) <= 1e-5, `${format.name}: ${relError(got, want)}`);
+    assert.ok(relError(got, want) <= 1e-4, `${format.name}: ${relError(got, want)}`);
   }
 });

@@ -6,6 +6,7 @@ import { BenchError } from '../../../engine/errors.ts';
 import {
   defaultLinearParams,
   getWeightFormat,
+  intDotParams,
   linearLaunch,
   weightFormatNames,
 } from '../../../engine/ops/weight-formats.ts';
@@ -199,6 +200,32 @@ test('default thread layouts are launchable for every format, on CPUs and GPUs, 
           // f32 on CPUs runs matmul_rows, which has no lanes: 8 rows an invocation.
           assert.equal(l.constants.LANES ?? 1, software ? 1 : 32);
           assert.equal(l.constants.SWIGLU, swiglu ? 1 : undefined);
+        }
+      }
+    }
+  }
+});
+
+test('integer-dot thread layouts are launchable on CPUs and GPUs, with fewer lanes a row the taller the layer', () => {
+  for (const name of ['int8', 'int4']) {
+    const format = getWeightFormat(name);
+    for (const software of [true, false]) {
+      for (const workgroupSize of [64, 128, 256]) {
+        let lastLanes = Number.POSITIVE_INFINITY;
+        for (const [swiglu, rows, cols] of [
+          [false, 172, 172],
+          [false, 344, 172], // 2x as tall as wide
+          [true, 688, 172], // 4x: the fused gate/up layer
+        ] as const) {
+          const params = intDotParams(format, rows, cols, software, workgroupSize, swiglu);
+          const l = linearLaunch(format, { rows, cols, workgroupSize, ...params, swiglu, intDot: true });
+          assert.equal(l.kernel, `${format.kernel}_dot`);
+          if (software) {
+            assert.deepEqual([l.constants.LANES, l.constants.PREFETCH], [1, 0]);
+          } else {
+            assert.ok(l.constants.LANES! <= lastLanes, `${name} ${rows}x${cols}: ${l.constants.LANES} lanes`);
+            lastLanes = l.constants.LANES!;
+          }
         }
       }
     }
