@@ -186,7 +186,8 @@ export function buildForwardPass(
       ...(norm ? { norm: { eps: c.normEps } } : {}),
       intDot,
       subgroupReduce: intDot && canReduceInSubgroups(params.lanes, ctx.subgroupMinSize),
-      ...(intDot ? { xStage: intDotStage(format, lw.cols, WG, workgroupBytes) } : {}),
+      // (CPUs read x directly: no slice to size.)
+      ...(intDot && !software ? { xStage: intDotStage(format, lw.cols, WG, workgroupBytes) } : {}),
     });
     // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
     const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined) => ({
