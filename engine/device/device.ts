@@ -119,6 +119,7 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
   const f16x16 = (info.subgroupMatrixConfigs ?? []).some(
     (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
   );
+  const subgroupMinSize = wanted.includes('subgroups') ? (info.subgroupMinSize ?? 0) : 0;
   const description = info.description || info.device || info.vendor || 'unknown adapter';
   return {
     device,
@@ -138,10 +139,9 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
     subgroupMatrix:
       wanted.includes(SUBGROUP_MATRIX_FEATURE as GPUFeatureName) &&
       wanted.includes('shader-f16') &&
-      wanted.includes('subgroups') &&
       f16x16 &&
-      info.subgroupMinSize === 32 &&
+      subgroupMinSize === 32 &&
       info.subgroupMaxSize === 32,
-    subgroupMinSize: wanted.includes('subgroups') ? (info.subgroupMinSize ?? 0) : 0,
+    subgroupMinSize,
   };
 }

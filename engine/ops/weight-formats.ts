@@ -331,7 +331,9 @@ export function defaultLinearParams(
  * Measured on an H100 (bench/linear.ts --norm, llama-7b shapes, one machine session, sweeps reproducible within
  * 0.3 us), int8: 12288x4096 24.2 us (was 27.7 with 32 lanes, no prefetch), 22016x4096 38.3 (40.3 with 16 lanes),
  * 4096x11008 27.5 (28.2), 4096x4096 13.7 (13.9); int4: 22016x4096 24.8 (29.4 with 16 lanes and 4 chunks), where
- * prefetching lost 0.5-1 us on the other three (16.3, 10.5, 20.4 us without it).
+ * prefetching lost 0.5-1 us on the other three (16.3, 10.5, 20.4 us without it). Lane sums meet through subgroup
+ * shuffles where the adapter's subgroups hold a row group, and x is staged in slices as large as workgroup memory
+ * holds (intDotStage).
  */
 export function intDotParams(
   format: WeightFormat,
@@ -339,18 +341,22 @@ export function intDotParams(
   cols: number,
   software: boolean,
   workgroupSize: number,
-  swiglu = false,
-): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll' | 'prefetch'> {
-  // CPUs keep the layout they were measured with (prefetching was never measured on lavapipe).
+  swiglu: boolean,
+  adapter: { subgroupMinSize: number; workgroupBytes: number },
+): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll' | 'prefetch' | 'subgroupReduce' | 'xStage'> {
+  // CPUs keep the layout they were measured with (prefetching was never measured on lavapipe; they read x directly,
+  // so there is no slice to size).
   if (software) return { ...defaultLinearParams(format, rows, cols, software, workgroupSize, swiglu), prefetch: false };
   const aspect = rows >= 4 * cols ? 'taller' : rows >= 2 * cols ? 'tall' : 'wide';
-  const lanes = { wide: 32, tall: 16, taller: 8 }[aspect];
+  const lanes = Math.min({ wide: 32, tall: 16, taller: 8 }[aspect], workgroupSize);
   const int4 = format.name.startsWith('int4');
   return {
-    lanes: Math.min(lanes, workgroupSize),
+    lanes,
     rowsPerThread: 4,
     unroll: int4 && aspect === 'taller' ? 2 : 4,
     prefetch: !int4 || aspect === 'taller',
+    subgroupReduce: canReduceInSubgroups(lanes, adapter.subgroupMinSize),
+    xStage: intDotStage(format, cols, workgroupSize, adapter.workgroupBytes),
   };
 }
 

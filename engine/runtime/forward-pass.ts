@@ -18,12 +18,10 @@ import {
   tiledWorkgroupSize,
 } from '../ops/tiled-launch.ts';
 import {
-  canReduceInSubgroups,
   defaultLinearParams,
   INT_DOT_FEATURE,
   intDotFits,
   intDotParams,
-  intDotStage,
   linearGrid,
   linearLaunch,
 } from '../ops/weight-formats.ts';
@@ -174,20 +172,19 @@ export function buildForwardPass(
     const shape = { rows: lw.rows, cols: lw.cols, accumulate, useOutCount, swiglu };
     // --int-dot: every integer layer whose K fits the kernel's workgroup memory (others keep the float kernel).
     const intDot = intDotOn && intDotFits(format, lw.cols, WG, workgroupBytes);
-    // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 8-32 lanes x
-    // 2-4 rows on GPUs.
-    const params = intDot
-      ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu)
-      : defaultLinearParams(format, lw.rows, lw.cols, software, WG, swiglu);
     const launch = linearLaunch(format, {
       ...shape,
       workgroupSize: WG,
-      ...params,
+      // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 8-32 lanes x
+      // 2-4 rows on GPUs.
+      ...(intDot
+        ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu, {
+            subgroupMinSize: ctx.subgroupMinSize,
+            workgroupBytes,
+          })
+        : defaultLinearParams(format, lw.rows, lw.cols, software, WG, swiglu)),
       ...(norm ? { norm: { eps: c.normEps } } : {}),
       intDot,
-      subgroupReduce: intDot && canReduceInSubgroups(params.lanes, ctx.subgroupMinSize),
-      // (CPUs read x directly: no slice to size.)
-      ...(intDot && !software ? { xStage: intDotStage(format, lw.cols, WG, workgroupBytes) } : {}),
     });
     // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
     const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined) => ({

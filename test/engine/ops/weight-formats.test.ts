@@ -217,7 +217,8 @@ test('integer-dot thread layouts are launchable on CPUs and GPUs, with fewer lan
           [false, 344, 172], // 2x as tall as wide
           [true, 688, 172], // 4x: the fused gate/up layer
         ] as const) {
-          const params = intDotParams(format, rows, cols, software, workgroupSize, swiglu);
+          const adapter = { subgroupMinSize: 0, workgroupBytes: 32768 }; // no subgroups: the shared-memory reductions
+          const params = intDotParams(format, rows, cols, software, workgroupSize, swiglu, adapter);
           const l = linearLaunch(format, { rows, cols, workgroupSize, ...params, swiglu, intDot: true });
           assert.equal(l.kernel, `${format.kernel}_dot`);
           if (software) {
