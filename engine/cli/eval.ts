@@ -8,7 +8,7 @@ import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine-options
 import { evaluateNll } from '../runtime/eval.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { intArg } from './options.ts';
-import { addToggleOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
+import { addToggleOptions, deviceOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
 
 interface EvalFlags extends ToggleFlags {
   model: string;
@@ -38,7 +38,7 @@ export function registerEval(program: Command): void {
     const model = await loadModel(f.model, f.tokenizer ? { tokenizer: f.tokenizer } : {});
     const ids = model.tokenizer.encode(text);
     const window = Math.min(f.window ?? model.config.maxSeqLen, model.config.maxSeqLen - 1);
-    const ctx = await createDevice(f.adapter ? { adapter: f.adapter } : {});
+    const ctx = await createDevice(deviceOptions(f));
     const chunk = Math.min(window, 256);
     const runner = await ModelRunner.create(ctx, model, {
       maxTokens: chunk,

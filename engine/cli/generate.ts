@@ -9,7 +9,7 @@ import { WebGpuEngine } from '../runtime/engine.ts';
 import { decodeStats } from '../runtime/stats.ts';
 import type { GenerationResult } from '../runtime/types.ts';
 import { intArg, numArg } from './options.ts';
-import { addToggleOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
+import { addToggleOptions, deviceOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
 
 interface GenerateFlags extends ToggleFlags {
   model: string;
@@ -55,7 +55,7 @@ async function generate(f: GenerateFlags): Promise<void> {
       `the prompt is ${promptIds.length} tokens; ${model.info.name} has a context of ${model.config.maxSeqLen}`,
     );
   }
-  const ctx = await createDevice(f.adapter ? { adapter: f.adapter } : {});
+  const ctx = await createDevice(deviceOptions(f));
   const engine = await WebGpuEngine.create(ctx, model, opts);
   const gen = engine.generate({
     promptIds,

@@ -10,7 +10,7 @@ import { DEFAULT_ENGINE_OPTIONS, kernelToggles } from '../runtime/engine-options
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { type DecodeProfile, profileDecode } from '../runtime/step-profile.ts';
 import { intArg } from './options.ts';
-import { addToggleOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
+import { addToggleOptions, deviceOptions, engineOptions, type ToggleFlags, togglesInEffect } from './toggles.ts';
 
 interface ProfileFlags extends ToggleFlags {
   model: string;
@@ -60,7 +60,7 @@ export function registerProfile(program: Command): void {
     if (f.context >= model.config.maxSeqLen) {
       throw new BenchError('BAD_INPUT', `--context must be below the model's context of ${model.config.maxSeqLen}`);
     }
-    const ctx = await createDevice(f.adapter ? { adapter: f.adapter } : {});
+    const ctx = await createDevice(deviceOptions(f));
     const maxB = Math.max(...batches);
     const perSeq = Math.ceil((f.context + 1) / opts.kvBlockSize);
     const runner = await ModelRunner.create(ctx, model, {

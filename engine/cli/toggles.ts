@@ -1,7 +1,7 @@
 // The engine's run-time toggles as CLI flags (DESIGN.md: one name everywhere, --kebab-case on the command line,
 // camelCase in scenarios and results). Every verb that builds an engine takes these.
 import type { Command } from 'commander';
-import type { GpuContext } from '../device/device.ts';
+import { type DeviceOptions, GPU_CHECK_MODES, type GpuChecks, type GpuContext } from '../device/device.ts';
 import { BenchError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import { ATTENTION_KINDS } from '../ops/attention.ts';
@@ -22,6 +22,7 @@ export const WORKGROUP_SIZES = ['64', '128', '256'] as const;
 
 export interface ToggleFlags {
   adapter?: string;
+  gpuChecks: GpuChecks;
   precision: (typeof PRECISIONS)[number];
   quant: (typeof QUANTS)[number];
   groupSize: number;
@@ -49,6 +50,12 @@ export function addToggleOptions(cmd: Command, defaults: { batch?: EngineOptions
   const d = DEFAULT_ENGINE_OPTIONS;
   return cmd
     .option('--adapter <name>', 'WebGPU adapter to use (substring of its name; default: the first discrete GPU)')
+    .option(
+      '--gpu-checks <on|off>',
+      `Dawn's WebGPU safety checks (API validation, bounds-checked buffer access, zeroed workgroup memory): ${GPU_CHECK_MODES.join('|')} (on: slower, engine bugs surface as WebGPU errors)`,
+      enumArg('--gpu-checks', GPU_CHECK_MODES),
+      'off',
+    )
     .option('--precision <p>', `weight storage: ${PRECISIONS.join('|')}`, enumArg('--precision', PRECISIONS), 'f32')
     .option(
       '--quant <q>',
@@ -162,13 +169,19 @@ export async function engineOptions(f: ToggleFlags, tokenizer?: string): Promise
   };
 }
 
+/** The device the toggles ask for (--adapter, --gpu-checks). */
+export function deviceOptions(f: Pick<ToggleFlags, 'adapter' | 'gpuChecks'>): DeviceOptions {
+  return { ...(f.adapter ? { adapter: f.adapter } : {}), checks: f.gpuChecks };
+}
+
 /** What the engine actually ran with on this adapter, for --json stats, /info and results files. */
 export function togglesInEffect(
   f: ToggleFlags,
-  adapter: Pick<GpuContext, 'subgroupMatrix' | 'adapterName'>,
+  adapter: Pick<GpuContext, 'subgroupMatrix' | 'adapterName' | 'checks'>,
 ): Record<string, string | number> {
   const packed = f.precision !== 'f32' || f.quant !== 'none';
   return {
+    gpuChecks: adapter.checks,
     precision: f.precision,
     quant: f.quant === 'int4' ? `int4-g${f.groupSize}${f.asymmetric ? '-asym' : ''}` : f.quant,
     kvCache: f.kvCache,

@@ -4,6 +4,7 @@ import { BenchError } from '../errors.ts';
 
 export interface DeviceOptions {
   adapter?: string; // substring of the adapter name, as Dawn's `adapter=` flag matches it
+  checks?: GpuChecks; // --gpu-checks (default off)
   features?: GPUFeatureName[]; // extra features the caller needs; missing ones are an UNSUPPORTED error
 }
 
@@ -21,7 +22,21 @@ export interface GpuContext {
   // configuration that accumulates in f32, shader-f16, and subgroups of exactly 32 invocations (NVIDIA's).
   subgroupMatrix: boolean;
   subgroupMinSize: number; // the adapter's smallest subgroup (invocations) where the device has subgroups, else 0
+  checks: GpuChecks; // Dawn's safety checks in effect (GPU_CHECK_TOGGLES)
 }
+
+/** The --gpu-checks toggle's values. */
+export const GPU_CHECK_MODES = ['on', 'off'] as const;
+export type GpuChecks = (typeof GPU_CHECK_MODES)[number];
+
+// What --gpu-checks off turns off: the checks a browser needs against untrusted pages, which a native engine running
+// its own kernels does without (as CUDA engines do): validation of every API call (CPU time per dispatch: encoding and
+// submitting a 229-dispatch llama-7b step took 2.75 ms with it on an H100 host, 2.20 without), bounds checks added to
+// every buffer access in the shaders (robustness), and the zeroing of workgroup memory at the start of every
+// workgroup (the integer-dot kernel holds up to 48 KiB). llama-7b on an H100, one machine session
+// (docs/benchmarks.md, session 10): f16 146.6 -> 151.5 tok/s, int4-g64 296.9 -> 330.2. The kernels clamp their own
+// indices and never read workgroup memory they did not write; `on` is for finding out when one does, as WebGPU errors.
+export const GPU_CHECK_TOGGLES = ['skip_validation', 'disable_robustness', 'disable_workgroup_init'];
 
 /** The WebGPU feature behind --subgroup-matrix (Dawn offers it only with allow_unsafe_apis: it is experimental). */
 export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
@@ -34,26 +49,24 @@ interface SubgroupMatrixConfig {
   K: number;
 }
 
-// dawn.node crashes when the GPU object is garbage-collected while a device lives, so it is pinned here for the life
-// of the process; one GPU object per process is also all Dawn wants.
-let pinnedGpu: GPU | undefined;
-let pinnedAdapterFlag: string | undefined;
+// dawn.node crashes when the GPU object is garbage-collected while a device lives, so each is pinned here for the life
+// of the process (one per flag set: Dawn takes its toggles when the GPU object is created).
+const pinnedGpus = new Map<string, GPU>();
 
-function gpuFor(adapter: string | undefined): GPU {
-  if (pinnedGpu && pinnedAdapterFlag === adapter) return pinnedGpu;
+function gpuFor(adapter: string | undefined, checks: GpuChecks): GPU {
+  const key = `${adapter ?? ''}|${checks}`;
+  const pinned = pinnedGpus.get(key);
+  if (pinned) return pinned;
   Object.assign(globalThis, globals);
   // NVIDIA hides shader-f16 on Vulkan unless Dawn is told to expose it; the subgroup-matrix feature (tensor cores)
   // is experimental, offered only with allow_unsafe_apis. Dawn rounds timestamps to ~65 us unless told not to (a
   // browser's defence against timing attacks): per-kernel profiles need them exact.
-  const flags = [
-    'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis',
-    'disable-dawn-features=timestamp_quantization',
-  ];
+  const enabled = ['vulkan_enable_f16_on_nvidia', 'allow_unsafe_apis', ...(checks === 'off' ? GPU_CHECK_TOGGLES : [])];
+  const flags = [`enable-dawn-features=${enabled.join(',')}`, 'disable-dawn-features=timestamp_quantization'];
   if (adapter) flags.push(`adapter=${adapter}`);
-  pinnedGpu = create(flags);
-  pinnedAdapterFlag = adapter;
-  (globalThis as Record<string, unknown>).__benchPinnedGpu = pinnedGpu;
-  return pinnedGpu;
+  const gpu = create(flags);
+  pinnedGpus.set(key, gpu);
+  return gpu;
 }
 
 const NO_ADAPTER_HELP =
@@ -61,7 +74,8 @@ const NO_ADAPTER_HELP =
 
 export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa warns on every start without it
-  const gpu = gpuFor(opts.adapter);
+  const checks = opts.checks ?? 'off';
+  const gpu = gpuFor(opts.adapter, checks);
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -143,5 +157,6 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
       subgroupMinSize === 32 &&
       info.subgroupMaxSize === 32,
     subgroupMinSize,
+    checks,
   };
 }

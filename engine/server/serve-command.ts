@@ -2,7 +2,7 @@
 // engine/index.ts registers it next to the other engine verbs.
 import type { Command } from 'commander';
 import { intArg } from '../cli/options.ts';
-import { addToggleOptions, engineOptions, type ToggleFlags, togglesInEffect } from '../cli/toggles.ts';
+import { addToggleOptions, deviceOptions, engineOptions, type ToggleFlags, togglesInEffect } from '../cli/toggles.ts';
 import { createDevice } from '../device/device.ts';
 import { cachedProbe } from '../device/probe.ts';
 import { loadModel } from '../model/load.ts';
@@ -61,7 +61,7 @@ export function registerServe(program: Command): void {
   addToggleOptions(cmd).action(async (f: ServeFlags) => {
     const opts = await engineOptions(f, f.tokenizer);
     const model = await loadModel(f.model, f.tokenizer ? { tokenizer: f.tokenizer } : {});
-    const ctx = await createDevice(f.adapter ? { adapter: f.adapter } : {});
+    const ctx = await createDevice(deviceOptions(f));
     const engine = await WebGpuEngine.create(ctx, model, opts);
     const apiKey = f.apiKey ?? process.env.BENCH_API_KEY;
     await serveUntilSignal(engine, {

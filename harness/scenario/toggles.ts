@@ -9,6 +9,7 @@ const positiveInt = z.number().int().positive();
 const onOff = z.union([z.enum(['on', 'off']), z.boolean().transform((b) => (b ? 'on' : 'off'))]);
 
 export const engineToggleShape = {
+  gpuChecks: onOff.optional().describe("Dawn's WebGPU safety checks (off: what native engines run)"),
   precision: z.enum(['f32', 'f16', 'bf16']).optional(),
   quant: z.enum(['none', 'int8', 'int4']).optional(),
   groupSize: z

@@ -5,8 +5,10 @@ import { kernelPipeline } from '../../engine/device/kernels.ts';
 import { bindGroup, readBuffer } from '../../engine/runtime/gpu-buffers.ts';
 
 let ctx: Promise<GpuContext> | undefined;
+// Dawn's checks on (--gpu-checks): the kernel and runner tests catch a binding or pipeline mistake as a WebGPU error
+// (dispatch() pops one). The CLI and server tests run the engine as users do, with them off.
 export const gpu = (): Promise<GpuContext> => {
-  ctx ??= createDevice();
+  ctx ??= createDevice({ checks: 'on' });
   return ctx;
 };
 

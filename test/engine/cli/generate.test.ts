@@ -88,6 +88,20 @@ test('--subgroup-matrix: auto reports what ran on this adapter; on where it cann
   assert.match(bad.err, /auto, on, off|auto\|on\|off/);
 });
 
+test('--gpu-checks: off unless asked for, reported, and the same greedy tokens either way', () => {
+  const tiny = ['generate', '--model', 'preset:tiny', '--prompt', 'Hi', '--max-tokens', '12', '--ignore-eos', '--json'];
+  const runs = [bench(...tiny), bench(...tiny, '--gpu-checks', 'on')];
+  for (const r of runs) assert.equal(r.code, 0, r.err);
+  const [off, on] = runs.map((r) => JSON.parse(r.out));
+  assert.equal(off.stats.toggles.gpuChecks, 'off');
+  assert.equal(on.stats.toggles.gpuChecks, 'on');
+  // Dawn's checks change what is validated and bounds-checked, not what the kernels compute.
+  assert.deepEqual(on.tokenIds, off.tokenIds);
+  const bad = bench(...tiny, '--gpu-checks', 'maybe');
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /--gpu-checks/);
+});
+
 test('info prints the adapter, features, limits and measured bandwidth', () => {
   const r = bench('info', '--json');
   assert.equal(r.code, 0, r.err);
