@@ -35,6 +35,8 @@ export interface Dispatch {
   bind: GPUBindGroup;
   // Grid for a step of t tokens, r output rows, and len the longest context of its tokens (positions + 1).
   size: (t: number, r: number, len: number) => [number, number, number];
+  // Whether the grid depends on len (attention's splits): the runner computes the others once per step shape.
+  byContext?: boolean;
 }
 
 /** The runner's buffers the pass reads and writes besides its own scratch. */
@@ -126,10 +128,11 @@ export function buildForwardPass(
     buffers: (GPUBuffer | undefined)[],
     size: Dispatch['size'],
     entryPoint = 'main',
+    byContext = false,
   ) => {
     const pipeline = kernelPipeline(d, name, { WG, ...constants }, entryPoint);
     const label = entryPoint === 'main' ? name : `${name}.${entryPoint}`;
-    list.push({ name: label, pipeline, bind: bindGroup(d, pipeline, buffers), size });
+    list.push({ name: label, pipeline, bind: bindGroup(d, pipeline, buffers), size, byContext });
   };
   const format = weights.format;
   // Packed formats on GPUs have two kernels per linear layer, picked per step by its token count: the
@@ -299,7 +302,7 @@ export function buildForwardPass(
     };
     for (const pass of attention.passes) {
       const buffers = pass.bindings.map((b) => (b ? attnBuffers[b] : undefined));
-      add(pass.kernel, pass.constants, buffers, (t, _r, len) => pass.grid(t, len), pass.entryPoint);
+      add(pass.kernel, pass.constants, buffers, (t, _r, len) => pass.grid(t, len), pass.entryPoint, true);
     }
     linear(att, tensorNames.wo(l), x, { accumulate: true });
     if (foldNorm) {
