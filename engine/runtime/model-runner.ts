@@ -247,13 +247,7 @@ export class ModelRunner {
   ): GPUCommandBuffer {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    for (const { dsp, grid } of this.stepPlan(t, r, exitLayer)) {
-      const [gx, gy, gz] = grid ?? dsp.size(t, r, len);
-      if (gx === 0 || gy === 0 || gz === 0) continue;
-      pass.setPipeline(dsp.pipeline);
-      pass.setBindGroup(0, dsp.bind);
-      pass.dispatchWorkgroups(gx, gy, gz);
-    }
+    for (const { dsp, grid } of this.stepPlan(t, r, exitLayer)) this.encode(pass, dsp, grid ?? dsp.size(t, r, len));
     pass.end();
     if (r > 0) enc.copyBufferToBuffer(this.ids, 0, this.idsStaging[parity]!, 0, r * 4);
     const rowBytes = this.config.vocabSize * 4;
@@ -275,7 +269,7 @@ export class ModelRunner {
     const { t, r, len } = this.writeInputs(input);
     return this.dispatches(this.config.nLayers)
       .filter((dsp) => dsp.size(t, r, len).every((n) => n > 0))
-      .map((dsp) => ({ name: dsp.name, encode: (pass) => this.encode(pass, dsp, t, r, len) }));
+      .map((dsp) => ({ name: dsp.name, encode: (pass) => this.encode(pass, dsp, dsp.size(t, r, len)) }));
   }
 
   private writeInputs(input: StepInput, fed = false): { t: number; r: number; len: number } {
@@ -324,8 +318,7 @@ export class ModelRunner {
     return [...body, ...this.head];
   }
 
-  private encode(pass: GPUComputePassEncoder, dsp: Dispatch, t: number, r: number, len: number): void {
-    const [gx, gy, gz] = dsp.size(t, r, len);
+  private encode(pass: GPUComputePassEncoder, dsp: Dispatch, [gx, gy, gz]: [number, number, number]): void {
     if (gx === 0 || gy === 0 || gz === 0) return;
     pass.setPipeline(dsp.pipeline);
     pass.setBindGroup(0, dsp.bind);
