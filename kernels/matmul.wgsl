@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  if (LANES == 1u && !SWIGLU) {
+  if (LANES == 1u && !paired()) {
     if (n < N) {
       for (var j = 0u; j < nt; j++) { store(t0 + j, n, acc[j], 0.0); }
     }
@@ -54,9 +54,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     workgroupBarrier();
   }
-  // Lane j stores token j (LANES = 1: the one lane all). A SWIGLU pair's rows are adjacent row groups of this
-  // workgroup (WG / LANES is even): the odd row's gate is the previous group's result.
-  let gate = lid - lane - select(0u, LANES, SWIGLU && n % 2u == 1u);
+  // Lane j stores token j (LANES = 1: the one lane all). A pair's rows (paired(): the SWIGLU and RoPE epilogues) are
+  // adjacent row groups of this workgroup (WG / LANES is even): the odd row's gate is the previous group's result.
+  let gate = lid - lane - select(0u, LANES, paired() && n % 2u == 1u);
   if (n < N) {
     for (var j = lane; j < nt; j += LANES) { store(t0 + j, n, partial[j * WG + lid - lane], partial[j * WG + gate]); }
   }

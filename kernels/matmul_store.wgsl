@@ -5,6 +5,9 @@
 // brings a pair's two results together (one thread's rows, or matmul.wgsl's adjacent row groups).
 override SWIGLU: bool = false;
 
+// Whether the kernel must bring each row pair's results together (`gate` below).
+fn paired() -> bool { return SWIGLU; }
+
 // Row n's result v for token t. With SWIGLU the odd row of a pair stores the activation, `gate` being its pair's
 // even row, and the even row stores nothing (`gate` is ignored otherwise).
 fn store(t: u32, n: u32, v: f32, gate: f32) {

@@ -78,7 +78,7 @@ fn combine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   var gate = 0.0;
   for (var s = 0u; s < step_splits(rows); s++) {
     v += part[(s * MAX_T + t) * N + n];
-    if (SWIGLU) { gate += part[(s * MAX_T + t) * N + n - n % 2u]; }
+    if (paired()) { gate += part[(s * MAX_T + t) * N + n - n % 2u]; }
   }
   store(t, n, v, gate);
 }

@@ -9,8 +9,6 @@ override WG: u32 = 64;
 override HEAD_DIM: u32;
 override N_HEADS: u32;
 override N_KV_HEADS: u32;
-override THETA: f32 = 10000.0;
-override HALF: bool = false; // false: rotate (x[2i], x[2i+1]) as llama2.c; true: (x[i], x[i + d/2]) as Hugging Face
 override BLOCK: u32; // tokens per KV block
 override MAX_BLOCKS: u32; // block-table row length (blocks per sequence)
 // The fused QKV linear (--fusion on) writes q, k and v side by side, [T, q | k | v]: that buffer is then bound as both
@@ -30,15 +28,7 @@ struct Counts { n_tokens: u32, n_out: u32 }
 @group(0) @binding(8) var<storage, read> counts: Counts;
 
 //! include kv_store
-
-// The rotation of pair p (of HEAD_DIM / 2) at position pos: which two dimensions, cos and sin.
-struct Pair { a: u32, b: u32, c: f32, s: f32 }
-
-fn pair(p: u32, pos: u32) -> Pair {
-  let half_dim = HEAD_DIM / 2u;
-  let angle = f32(pos) * pow(THETA, -f32(2u * p) / f32(HEAD_DIM));
-  return Pair(select(2u * p, p, HALF), select(2u * p + 1u, p + half_dim, HALF), cos(angle), sin(angle));
-}
+//! include rope
 
 // Dimension d of the KV head starting at k[src], rotated: the first of its pair gets a c - b s, the second a s + b c.
 fn rotated(src: u32, d: u32, pos: u32) -> f32 {

@@ -18,6 +18,7 @@
 // (int8, int4). Grid: linearGrid(N, tokens, rowsPerWorkgroup) with
 // rowsPerWorkgroup = WG / LANES * ROWS. linearLaunch builds all of it. Steps of many tokens on GPUs run the tiled
 // kernels instead (engine/ops/tiled-launch.ts).
+import type { IncludeSwaps } from '../device/kernels.ts';
 import { BenchError } from '../errors.ts';
 import { bf16Format, checkShape, f16Format } from './f16.ts';
 import { checkGroupSize, int4Format, int8Format } from './quantize.ts';
@@ -126,6 +127,9 @@ export interface LinearShape {
   // Rows are (gate, up) pairs, w1 and w3 interleaved (engine/ops/fusion.ts): y is [T, N / 2] = silu(gate) * up.
   // A pair must meet in one thread (rows per thread even) or, for the f32 kernel, in one workgroup.
   swiglu?: boolean;
+  // --fusion's epilogue of the fused QKV linear (kernels/matmul_store_rope.wgsl), given its constants (head shape,
+  // KV block and format, RoPE theta): rows pair as for swiglu; q rotated into y [T, q rows], k and v into the KV cache.
+  ropeKv?: Record<string, number>;
   // The layer's input RMSNorm folded into the kernel (packed formats on the GPU path): binding 4 holds the norm's
   // weight [K], and y = (W (x * norm)) / sqrt(mean(x^2) + eps). Saves the norm's dispatch and its round trip.
   norm?: { eps: number };
@@ -145,6 +149,7 @@ export interface LinearLaunch {
   rowsPerWorkgroup: number; // for linearGrid
   tokensPerWorkgroup: number; // for linearGrid
   splits?: number; // for linearGrid: parts of K (tiled kernel; > 1 adds its combine pass)
+  includes?: IncludeSwaps; // for kernelPipeline: the epilogue variant (ropeKv)
 }
 
 export const MAX_ROWS_PER_THREAD = 4; // the kernels' MAX_ROWS: accumulators are sized statically
@@ -158,6 +163,16 @@ const CPU_ROWS = 8; // and its ROWS
 
 /** Kernel name, override constants and rows per workgroup of one linear layer in a format. */
 export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch {
+  const launch = kernelLaunch(format, s);
+  if (!s.ropeKv) return launch;
+  return {
+    ...launch,
+    constants: { ...launch.constants, ...s.ropeKv },
+    includes: { matmul_store: 'matmul_store_rope' },
+  };
+}
+
+function kernelLaunch(format: WeightFormat, s: LinearShape): LinearLaunch {
   const rowsPerThread = s.rowsPerThread ?? 1;
   const lanesOk = Number.isInteger(Math.log2(s.lanes)) && s.lanes <= s.workgroupSize && s.workgroupSize % s.lanes === 0;
   if (!lanesOk || !Number.isInteger(rowsPerThread) || rowsPerThread < 1 || rowsPerThread > MAX_ROWS_PER_THREAD) {
@@ -173,7 +188,7 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
       `weight format ${format.name} needs rows per thread 1 and lanes 1 or >= ${TOKEN_TILE} (got ${rowsPerThread}, ${s.lanes})`,
     );
   }
-  if (s.swiglu) checkSwiglu(format, s, rowsPerThread);
+  if (s.swiglu || s.ropeKv) checkPairs(format, s, rowsPerThread);
   if (s.norm && (format.multiRow === false || s.lanes === 1)) {
     throw new BenchError(
       'BAD_INPUT',
@@ -289,14 +304,17 @@ function intDotBytes(format: WeightFormat, cols: number, workgroupSize: number, 
   return vars.reduce((sum, b) => sum + Math.ceil(b / 16) * 16, 0);
 }
 
-/** SWIGLU stores one value per row pair, so both rows must be in one thread (one workgroup for matmul.wgsl). */
-function checkSwiglu(format: WeightFormat, s: LinearShape, rowsPerThread: number): void {
+/**
+ * The SWIGLU and RoPE epilogues store a row pair at once, so both rows must be in one thread (one workgroup for
+ * matmul.wgsl).
+ */
+function checkPairs(format: WeightFormat, s: LinearShape, rowsPerThread: number): void {
   const cpuF32 = format.multiRow === false && s.lanes === 1 && s.cols % 4 === 0; // matmul_rows: 8 rows a thread
   const pairs = format.multiRow === false ? cpuF32 || (s.workgroupSize / s.lanes) % 2 === 0 : rowsPerThread % 2 === 0;
-  if (s.rows % 2 !== 0 || s.accumulate || s.useOutCount || !pairs) {
+  if (s.rows % 2 !== 0 || s.accumulate || s.useOutCount || !pairs || (s.swiglu && s.ropeKv)) {
     throw new BenchError(
       'BAD_INPUT',
-      `linear layer with the SwiGLU epilogue: needs an even row count (got ${s.rows}), no accumulate or out count, and each (gate, up) row pair in one thread (rows per thread ${rowsPerThread}; f32: an even number of row groups per workgroup, ${s.workgroupSize} / ${s.lanes})`,
+      `linear layer with the ${s.swiglu ? 'SwiGLU' : 'RoPE'} epilogue (one at most): needs an even row count (got ${s.rows}), no accumulate or out count, and each row pair in one thread (rows per thread ${rowsPerThread}; f32: an even number of row groups per workgroup, ${s.workgroupSize} / ${s.lanes})`,
     );
   }
 }
@@ -307,8 +325,8 @@ function checkSwiglu(format: WeightFormat, s: LinearShape, rowsPerThread: number
  * (each staged x value serves 4 rows), 2 on layers no taller than wide, which then have twice the workgroups (their
  * 4096 rows made 128, fewer than an H100's SMs). llama-7b f16 on an H100, one machine session: 137.9 tok/s with
  * unroll 2 and 4 rows everywhere, 143.2 with unroll 4, 144.4 with both changes; rows 1 was up to 3x slower in kernel
- * sweeps. Sweep them on new hardware (bench/linear.ts). `swiglu` (the fused gate/up layer) keeps a thread's rows
- * even, so each (gate, up) pair meets in one thread.
+ * sweeps. Sweep them on new hardware (bench/linear.ts). `paired` (the SwiGLU and RoPE epilogues) keeps a thread's
+ * rows even, so each row pair meets in one thread.
  */
 export function defaultLinearParams(
   format: WeightFormat,
@@ -316,10 +334,10 @@ export function defaultLinearParams(
   cols: number,
   software: boolean,
   workgroupSize: number,
-  swiglu = false,
+  paired = false,
 ): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll'> {
   const multiRow = format.multiRow !== false;
-  if (software) return { lanes: 1, rowsPerThread: swiglu && multiRow ? 2 : 1, unroll: 1 };
+  if (software) return { lanes: 1, rowsPerThread: paired && multiRow ? 2 : 1, unroll: 1 };
   const lanes = Math.min(32, workgroupSize);
   return multiRow ? { lanes, rowsPerThread: rows <= cols ? 2 : 4, unroll: 4 } : { lanes, rowsPerThread: 1 };
 }
@@ -341,12 +359,12 @@ export function intDotParams(
   cols: number,
   software: boolean,
   workgroupSize: number,
-  swiglu: boolean,
+  paired: boolean,
   adapter: { subgroupMinSize: number; workgroupBytes: number },
 ): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll' | 'prefetch' | 'subgroupReduce' | 'xStage'> {
   // CPUs keep the layout they were measured with (prefetching was never measured on lavapipe; they read x directly,
   // so there is no slice to size).
-  if (software) return { ...defaultLinearParams(format, rows, cols, software, workgroupSize, swiglu), prefetch: false };
+  if (software) return { ...defaultLinearParams(format, rows, cols, software, workgroupSize, paired), prefetch: false };
   const aspect = rows >= 4 * cols ? 'taller' : rows >= 2 * cols ? 'tall' : 'wide';
   const lanes = Math.min({ wide: 32, tall: 16, taller: 8 }[aspect], workgroupSize);
   const int4 = format.name.startsWith('int4');

@@ -69,6 +69,8 @@ const foldedGrid = (groups: number): [number, number, number] => {
   return [gx, Math.ceil(groups / gx), 1];
 };
 const CPU_NORM_WG = 8;
+// Storage buffers of a packed matrix-vector kernel with the RoPE epilogue: bindings 0-5 and 7-11.
+const ROPE_FOLD_BINDINGS = 11;
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
 export function buildForwardPass(
@@ -169,10 +171,13 @@ export function buildForwardPass(
       useOutCount = false,
       swiglu = false,
       norm = undefined as { weight: string; normed: GPUBuffer } | undefined,
+      // The RoPE + KV-cache epilogue on the matrix-vector steps (their y is q): its constants and cache buffers.
+      rope = undefined as { constants: Record<string, number>; kCache: GPUBuffer; vCache: GPUBuffer } | undefined,
     } = {},
   ) => {
     const lw = weights.linear.get(weight)!;
     const shape = { rows: lw.rows, cols: lw.cols, accumulate, useOutCount, swiglu };
+    const paired = swiglu || rope !== undefined;
     // --int-dot: every integer layer whose K fits the kernel's workgroup memory (others keep the float kernel).
     const intDot = intDotOn && intDotFits(format, lw.cols, WG, workgroupBytes);
     const launch = linearLaunch(format, {
@@ -181,37 +186,37 @@ export function buildForwardPass(
       // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 8-32 lanes x
       // 2-4 rows on GPUs.
       ...(intDot
-        ? intDotParams(format, lw.rows, lw.cols, software, WG, swiglu, {
+        ? intDotParams(format, lw.rows, lw.cols, software, WG, paired, {
             subgroupMinSize: ctx.subgroupMinSize,
             workgroupBytes,
           })
-        : defaultLinearParams(format, lw.rows, lw.cols, software, WG, swiglu)),
+        : defaultLinearParams(format, lw.rows, lw.cols, software, WG, paired)),
       ...(norm ? { norm: { eps: c.normEps } } : {}),
+      ...(rope ? { ropeKv: rope.constants } : {}),
       intDot,
     });
     // Binding 4 of packed kernels is the folded norm's weight; any buffer when there is none (never read).
-    const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined) => ({
+    const byBinding = (x: GPUBuffer, normWeight: GPUBuffer | undefined, y = out) => ({
       x,
       weights: lw.words,
-      y: out,
+      y,
       counts,
       scales: lw.scales,
       norm: normWeight,
     });
-    const bind = (pipeline: GPUComputePipeline, b: ReturnType<typeof byBinding>) =>
-      bindGroup(
-        d,
-        pipeline,
-        format.bindings.map((k) => b[k]),
-      );
     const name = weight.replace(/^layers\.\d+\./, '');
     const rowsOf = (t: number, r: number) => (useOutCount ? r : t);
     const tiledStep = (t: number, r: number) => tiledToo && rowsOf(t, r) >= TILED_MIN_TOKENS;
-    const matvec = kernelPipeline(d, launch.kernel, launch.constants);
+    const matvec = kernelPipeline(d, launch.kernel, launch.constants, 'main', launch.includes);
+    const matvecBuffers = format.bindings.map(
+      (k) => byBinding(input, norm ? w(norm.weight) : counts, rope ? q : out)[k],
+    );
+    // kernels/matmul_store_rope.wgsl's bindings 7-11.
+    if (rope) Object.assign(matvecBuffers, { 7: rope.kCache, 8: rope.vCache, 9: positions, 10: slots, 11: blockTable });
     list.push({
       name,
       pipeline: matvec,
-      bind: bind(matvec, byBinding(input, norm ? w(norm.weight) : counts)),
+      bind: bindGroup(d, matvec, matvecBuffers),
       size: (t, r) => (tiledStep(t, r) ? NONE : linearGrid(lw.rows, rowsOf(t, r), launch.rowsPerWorkgroup)),
     });
     if (!tiledToo) return;
@@ -260,6 +265,16 @@ export function buildForwardPass(
     BLOCK: o.kvBlockSize,
     KV_FORMAT: kvFormatCode(kvCache),
   };
+  const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: maxBlocksPerSeq };
+  // Fusion also folds RoPE and the KV-cache store into the fused QKV linear's matrix-vector kernel
+  // (kernels/matmul_store_rope.wgsl), where a thread's row pairs are rotation pairs (the interleaved layout) that fill
+  // whole cache words (f32, f16 caches) and the adapter allows its storage bindings; rope_kv then runs only on steps
+  // of the tiled kernel (on CPUs, never).
+  const foldRope =
+    fused &&
+    c.ropeLayout === 'interleaved' &&
+    kvCache !== 'int8' &&
+    (ctx.limits.maxStorageBuffersPerShaderStage ?? 8) >= ROPE_FOLD_BINDINGS;
 
   add('embedding', { D: c.dim }, [tokens, w(tensorNames.embedding), x, counts, io.ids], (t) => [ceil(c.dim, WG), t, 1]);
   for (let l = 0; l < c.nLayers; l++) {
@@ -269,12 +284,13 @@ export function buildForwardPass(
     const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, nKvHeads, kvHeadWords]
     out.kvBytes += 2 * cacheBytes;
     const { wqkv, w13 } = fusedLinears(l);
+    const ropeFold = foldRope ? { rope: { constants: { ...kvShape, ...rope }, kCache, vCache } } : {};
     if (foldNorm) {
       norm(x, tensorNames.attnNorm(l), xb, true);
-      linear(x, wqkv.name, qkv!, { norm: { weight: tensorNames.attnNorm(l), normed: xb } });
+      linear(x, wqkv.name, qkv!, { norm: { weight: tensorNames.attnNorm(l), normed: xb }, ...ropeFold });
     } else {
       norm(x, tensorNames.attnNorm(l), xb);
-      if (qkv) linear(xb, wqkv.name, qkv);
+      if (qkv) linear(xb, wqkv.name, qkv, ropeFold);
       else {
         linear(xb, tensorNames.wq(l), q);
         linear(xb, tensorNames.wk(l), k);
@@ -282,13 +298,14 @@ export function buildForwardPass(
       }
     }
     const invocations = ropeKvInvocations(c.nHeads, c.headDim, c.nKvHeads, kvCache);
-    const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: maxBlocksPerSeq };
-    add(
-      'rope_kv',
-      { ...kvShape, ...rope, QKV: fused ? 1 : 0 },
-      [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
-      (t) => [ceil(invocations, WG), t, 1],
-    );
+    if (!foldRope || tiledToo) {
+      add(
+        'rope_kv',
+        { ...kvShape, ...rope, QKV: fused ? 1 : 0 },
+        [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
+        (t) => (foldRope && t < TILED_MIN_TOKENS ? NONE : [ceil(invocations, WG), t, 1]),
+      );
+    }
     const attnBuffers: AttentionBuffers = {
       q,
       kCache,

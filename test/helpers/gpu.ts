@@ -1,7 +1,7 @@
 // Test helpers for running one WGSL kernel on fresh random inputs with poisoned outputs.
 import assert from 'node:assert/strict';
 import { createDevice, type GpuContext } from '../../engine/device/device.ts';
-import { kernelPipeline } from '../../engine/device/kernels.ts';
+import { type IncludeSwaps, kernelPipeline } from '../../engine/device/kernels.ts';
 import { bindGroup, readBuffer } from '../../engine/runtime/gpu-buffers.ts';
 
 let ctx: Promise<GpuContext> | undefined;
@@ -50,9 +50,10 @@ export async function dispatch(
   buffers: (GPUBuffer | undefined)[], // binding i; undefined: not used by the entry point
   grid: [number, number?, number?],
   entryPoint = 'main',
+  swaps: IncludeSwaps = {},
 ): Promise<void> {
   const d = ctx.device;
-  const p = kernelPipeline(d, kernel, constants, entryPoint);
+  const p = kernelPipeline(d, kernel, constants, entryPoint, swaps);
   const bind = bindGroup(d, p, buffers);
   d.pushErrorScope('validation');
   const enc = d.createCommandEncoder();
