@@ -6,6 +6,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from '../../engine/errors.ts';
+import { ENGINE_NODE_FLAGS } from '../../engine/runtime/node-flags.ts';
 import { createClient } from '../clients/index.ts';
 import { parsePrometheus } from '../metrics/prometheus.ts';
 import type { Target } from '../scenario/schema.ts';
@@ -51,7 +52,7 @@ export async function startEngineTarget(target: Target, ctx: TargetContext, inde
   const e = target.engine;
   if (!e) throw new Error('startEngineTarget needs an engine target');
   const port = await freePort();
-  const [cmd, ...prefix] = ctx.serveCommand ?? [process.execPath, BENCH_JS, 'serve'];
+  const [cmd, ...prefix] = ctx.serveCommand ?? [process.execPath, ...ENGINE_NODE_FLAGS, BENCH_JS, 'serve'];
   const args = [...prefix, ...serveArgs(target, port, ctx.scenarioDir)];
   const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   live.add(child);
