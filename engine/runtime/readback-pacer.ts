@@ -6,10 +6,8 @@
 // sleeps on a timer, with nothing pending, through most of a step's expected GPU time and only then maps. Only on
 // GPUs and for steps of 2.5 ms or more: a timer wakes up to a millisecond or so late, which a short step would feel
 // (and on a CPU adapter the "GPU" is the CPU: there pacing measured slower, 347 -> 250 tok/s on preset:tiny).
-// When the step after it is already queued (decoding ahead), a late look costs the GPU nothing, since it has that
-// step to run, so the pacer sleeps on to the expected end: the polling that is left still made ~170 KB of garbage a
-// llama-7b int4 step on an H100, whose major GCs (11-18 ms, one every ~1 s) stalled the decode loop past the ~2.7
-// ms of work queued ahead of it.
+// The polling that is left still makes ~170 KB of garbage a llama-7b int4 step on an H100: engine processes start
+// with a large initial old space so that it does not force a major GC every second (engine/runtime/node-flags.ts).
 //
 // Expected GPU time is learned per step shape from earlier steps: a step whose map was pending a while when it
 // resolved (the request came early) finished at that moment, so from when the GPU could start it (its submission or
@@ -30,7 +28,6 @@ export class ReadbackPacer {
   private readonly gpuMs = new Map<string, number>();
   private lastDone = 0; // when the previous step's results arrived
   private chain: Promise<void> = Promise.resolve();
-  private pending = 0; // paced reads not yet resolved: more than one means a later step is queued on the GPU
 
   constructor(private readonly enabled: boolean) {}
 
@@ -39,16 +36,12 @@ export class ReadbackPacer {
    * `read` (which maps the step's results) when the step is nearly due.
    */
   paced<T>(shape: string, submitted: number, read: () => Promise<T>): Promise<T> {
-    this.pending++;
     const result = this.chain.then(async () => {
       const start = Math.max(submitted, this.lastDone);
       const expected = this.gpuMs.get(shape);
       if (this.enabled && expected !== undefined && expected >= MIN_PACED_MS) {
-        await sleepUntil(start + expected - Math.max(MIN_POLL_MS, expected / 4));
-        // By now the engine has had time to queue the step after (decode-ahead submits it when the one before
-        // this one is read back). Less than a millisecond to go also sleeps one (the least a timer sleeps): a
-        // look up to a millisecond late is what the queued step covers.
-        if (this.pending > 1) await sleepUntil(start + expected, 0.5);
+        const sleep = start + expected - Math.max(MIN_POLL_MS, expected / 4) - performance.now();
+        if (sleep >= 1) await new Promise((r) => setTimeout(r, sleep));
       }
       const asked = performance.now();
       try {
@@ -62,7 +55,6 @@ export class ReadbackPacer {
           this.gpuMs.set(shape, expected * LATE_SHRINK);
         }
         this.lastDone = done;
-        this.pending--;
       }
     });
     this.chain = result.then(
@@ -71,10 +63,4 @@ export class ReadbackPacer {
     );
     return result;
   }
-}
-
-/** Sleeps on a timer until about `at` (performance.now()) where that is `min` ms or more away: timers are whole ms. */
-async function sleepUntil(at: number, min = 1): Promise<void> {
-  const ms = at - performance.now();
-  if (ms >= min) await new Promise((r) => setTimeout(r, Math.max(1, ms)));
 }

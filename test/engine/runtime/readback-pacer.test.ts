@@ -56,3 +56,23 @@ test('paced reads resolve in submission order, pass values and errors through, a
   assert.equal(await c, 'c');
   assert.deepEqual(order, [1, 2, 3], 'the second read waits for the first, though it was quicker');
 });
+
+test('a step the CPU noticed late (a stall) moves the estimate up by a quarter at most', async () => {
+  const pacer = new ReadbackPacer(true);
+  const log: { asked: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await pacer.paced('1:1', t, gpuStep(t, log, i)); // learns ~60 ms
+  }
+  // A read that takes 5 steps' time (a GC pause on the CPU, say): counted in full, the estimate would become
+  // 0.8 * 60 + 0.2 * 300 = 108 ms and the next read be asked for ~81 ms in; capped, 63 ms and ~47 ms in.
+  const stalled = performance.now();
+  await pacer.paced('1:1', stalled, async () => {
+    await sleep(5 * STEP_MS);
+    return 0;
+  });
+  const t = performance.now();
+  await pacer.paced('1:1', t, gpuStep(t, log, 4));
+  const waited = log.at(-1)!.asked - t;
+  assert.ok(waited >= 30 && waited < 70, `asked ${waited.toFixed(1)} ms after submission, expected ~47`);
+});
