@@ -1,6 +1,8 @@
 // --fusion on: a layer in fewer, larger dispatches. Decode at batch 1 reads every weight once per token whatever
 // the fusion, so what fusion saves is the fixed cost of dispatches (and the activations' round trips to memory):
-//   - wq, wk, wv become one linear 'wqkv' over their stacked rows; its output [T, q | k | v] feeds rope_kv (QKV);
+//   - wq, wk, wv become one linear 'wqkv' over their stacked rows; its output [T, q | k | v] feeds rope_kv (QKV), or,
+//     on decode steps of interleaved-RoPE models with f32/f16 caches, its epilogue rotates q and k and stores k and v
+//     into the cache itself (kernels/matmul_store_rope.wgsl);
 //   - w1, w3 become one linear 'w13' over their interleaved rows (gate row n at 2n, up row n at 2n + 1) whose kernel
 //     stores silu(gate) * up as it finishes each pair (the SWIGLU epilogue of kernels/matmul*.wgsl), so the FFN's
 //     activation needs no dispatch and gate and up never reach memory;
