@@ -23,7 +23,7 @@ fn finish_rows(t: u32, n0: u32, lid: u32, acc: array<f32, MAX_ROWS>) {
   let lane = lid % LANES;
   if (LANES == 1u) {
     for (var r = 0u; r < ROWS; r++) {
-      // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
+      // Pairs (SWIGLU, RoPE): ROWS is even (linearLaunch), so row r's pair starts at this thread's row r - r % 2.
       if (n0 + r < N) { store(t, n0 + r, acc[r], acc[r - r % 2u]); }
     }
     return;
@@ -37,7 +37,7 @@ fn finish_rows(t: u32, n0: u32, lid: u32, acc: array<f32, MAX_ROWS>) {
     workgroupBarrier();
   }
   for (var r = lane; r < ROWS; r += LANES) {
-    let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, ROWS even)
+    let gate = partial[(r - r % 2u) * WG + lid - lane]; // the pair's even row (SWIGLU, RoPE; ROWS even)
     if (n0 + r < N) { store(t, n0 + r, partial[r * WG + lid - lane], gate); }
   }
   workgroupBarrier(); // the next token overwrites partial

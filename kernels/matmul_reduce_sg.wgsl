@@ -25,7 +25,7 @@ fn finish_rows(t: u32, n0: u32, lid: u32, acc: array<f32, MAX_ROWS>) {
     for (var r = 0u; r < ROWS; r++) { sums[r] += subgroupShuffleXor(sums[r], m); }
   }
   for (var r = lane; r < ROWS; r += LANES) {
-    // SWIGLU: ROWS is even (linearLaunch), so row r's (gate, up) pair starts at this thread's row r - r % 2.
+    // Pairs (SWIGLU, RoPE): ROWS is even (linearLaunch), so row r's pair starts at this thread's row r - r % 2.
     if (n0 + r < N) { store(t, n0 + r, sums[r], sums[r - r % 2u]); }
   }
 }

@@ -58,7 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   for (var j = 0u; j < nt; j++) {
     for (var r = 0u; r < ROWS; r++) {
-      // SWIGLU: ROWS is even, so row r's (gate, up) pair starts at this invocation's row r - r % 2.
+      // Pairs (SWIGLU, RoPE): ROWS is even, so row r's pair starts at this invocation's row r - r % 2.
       if (n0 + r < N) { store(t0 + j, n0 + r, acc[j * ROWS + r], acc[j * ROWS + r - r % 2u]); }
     }
   }

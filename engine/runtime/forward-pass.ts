@@ -142,6 +142,8 @@ export function buildForwardPass(
   // (`norm`) runs inside the matrix-vector kernel; steps of the tiled kernel run it as its own dispatch into
   // `norm.normed` and read that.
   const tiledToo = !software && format.multiRow !== false;
+  // Whether a step of this many rows runs the tiled kernels; the dispatches a fold replaces run on those steps only.
+  const tiledRows = (rows: number) => tiledToo && rows >= TILED_MIN_TOKENS;
   // --subgroup-matrix: the tiled steps on matrix units (kernels/matmul_mma.wgsl). Checked on every adapter, so `on`
   // where it cannot run is an error even on CPUs (which have no tiled steps).
   const mma = subgroupMatrixOn(o.subgroupMatrix ?? 'auto', ctx, format.multiRow !== false) && tiledToo;
@@ -206,7 +208,7 @@ export function buildForwardPass(
     });
     const name = weight.replace(/^layers\.\d+\./, '');
     const rowsOf = (t: number, r: number) => (useOutCount ? r : t);
-    const tiledStep = (t: number, r: number) => tiledToo && rowsOf(t, r) >= TILED_MIN_TOKENS;
+    const tiledStep = (t: number, r: number) => tiledRows(rowsOf(t, r));
     const matvec = kernelPipeline(d, launch.kernel, launch.constants, 'main', launch.includes);
     const matvecBuffers = format.bindings.map(
       (k) => byBinding(input, norm ? w(norm.weight) : counts, rope ? q : out)[k],
@@ -251,7 +253,7 @@ export function buildForwardPass(
   const normShape = { D: c.dim, EPS: c.normEps, ...(software ? { WG: CPU_NORM_WG } : {}) };
   const norm = (input: GPUBuffer, weight: string, out: GPUBuffer, onlyTiledSteps = false) =>
     add('rmsnorm', normShape, [input, w(weight), out, counts, outRows], (t) =>
-      onlyTiledSteps && t < TILED_MIN_TOKENS ? NONE : [t, 1, 1],
+      onlyTiledSteps && !tiledRows(t) ? NONE : [t, 1, 1],
     );
   // Fusion on a GPU with a packed format also folds each layer's input RMSNorm into the linear kernel that reads
   // it (weight-formats.ts, LinearShape.norm): two dispatches fewer per layer, each ~10-20 us on the H100.
@@ -265,7 +267,7 @@ export function buildForwardPass(
     BLOCK: o.kvBlockSize,
     KV_FORMAT: kvFormatCode(kvCache),
   };
-  const rope = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: maxBlocksPerSeq };
+  const ropeShape = { THETA: c.ropeTheta, HALF: c.ropeLayout === 'half' ? 1 : 0, MAX_BLOCKS: maxBlocksPerSeq };
   // Fusion also folds RoPE and the KV-cache store into the fused QKV linear's matrix-vector kernel
   // (kernels/matmul_store_rope.wgsl), where a thread's row pairs are rotation pairs (the interleaved layout) that fill
   // whole cache words (f32, f16 caches) and the adapter allows its storage bindings; rope_kv then runs only on steps
@@ -284,7 +286,7 @@ export function buildForwardPass(
     const vCache = storageBuffer(d, `v_cache.${l}`, cacheBytes); // [blocks, blockSize, nKvHeads, kvHeadWords]
     out.kvBytes += 2 * cacheBytes;
     const { wqkv, w13 } = fusedLinears(l);
-    const ropeFold = foldRope ? { rope: { constants: { ...kvShape, ...rope }, kCache, vCache } } : {};
+    const ropeFold = foldRope ? { rope: { constants: { ...kvShape, ...ropeShape }, kCache, vCache } } : {};
     if (foldNorm) {
       norm(x, tensorNames.attnNorm(l), xb, true);
       linear(x, wqkv.name, qkv!, { norm: { weight: tensorNames.attnNorm(l), normed: xb }, ...ropeFold });
@@ -301,9 +303,9 @@ export function buildForwardPass(
     if (!foldRope || tiledToo) {
       add(
         'rope_kv',
-        { ...kvShape, ...rope, QKV: fused ? 1 : 0 },
+        { ...kvShape, ...ropeShape, QKV: fused ? 1 : 0 },
         [q, k, v, kCache, vCache, positions, slots, blockTable, counts],
-        (t) => (foldRope && t < TILED_MIN_TOKENS ? NONE : [ceil(invocations, WG), t, 1]),
+        (t) => (foldRope && !tiledRows(t) ? NONE : [ceil(invocations, WG), t, 1]),
       );
     }
     const attnBuffers: AttentionBuffers = {
