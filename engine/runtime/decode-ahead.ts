@@ -1,11 +1,19 @@
-// Decoding ahead: while the GPU runs a greedy decode step, the engine submits the step after it, whose tokens the GPU
-// takes from the running step's argmax (RunOptions.feedTokens), so the GPU goes from one step to the next without
-// waiting for the CPU to read a token back, look at it and submit again. On an H100 that round trip left the GPU
-// idle ~1 ms of every 2.8 ms llama-1b step (docs/benchmarks.md). The step ahead is only taken when it is certain
-// to be wanted or harmless: every row a plain greedy decode, nobody waiting to be admitted, no sequence ending by
-// length at the running step, KV blocks for one more position in hand. A sequence that stops at the running step
-// (EOS, stop string, cancel) had one position computed for nothing; the result is dropped (Engine.postprocess skips
-// rows of finished sequences) and its KV write lands in blocks it still held when the step was submitted.
+// Decoding ahead: while the GPU runs a greedy decode step, the engine keeps the AHEAD_STEPS steps after it
+// submitted, each taking its tokens from the step before's argmax (RunOptions.feedTokens), so the GPU goes from one
+// step to the next without waiting for the CPU to read a token back, look at it and submit again. On an H100 that
+// round trip left the GPU idle ~1 ms of every 2.8 ms llama-1b step (docs/benchmarks.md). A step ahead is only taken
+// when it is certain to be wanted or harmless: every row a plain greedy decode, nobody waiting to be admitted, no
+// sequence ending by length at the step before it, KV blocks for one more position in hand. A sequence that stops
+// earlier (EOS, stop string, cancel) had the positions ahead computed for nothing; their results are dropped
+// (Engine.postprocess skips rows of finished sequences) and their KV writes land in blocks it still held when the
+// steps were submitted.
+//
+// Why two steps ahead, not one: the CPU must read step N and submit step N + 2 before the GPU finishes N + 1, so
+// one step ahead left it a single step's time (2.6 ms for llama-7b int4 on an H100) to absorb any stall, and V8's
+// scavenges of dawn.node's polling garbage pause it 1-5 ms every ~100 steps (--trace-gc). Per-step timestamps, 1280
+// int4 steps in one machine session: the GPU idle 267 ms in all with one step ahead, 104 ms with two.
+export const AHEAD_STEPS = 2;
+
 import type { ModelConfig } from '../model/config.ts';
 import type { BlockManager } from './block-manager.ts';
 import type { ModelRunner, StepInput } from './model-runner.ts';
@@ -15,7 +23,10 @@ import type { Chunk, Scheduler } from './scheduler.ts';
 export const DECODE_AHEAD_MODES = ['on', 'off'] as const;
 export type DecodeAhead = (typeof DECODE_AHEAD_MODES)[number];
 
-/** The decode step after `chunks` (the step now in flight) fed on the GPU, or undefined when it must wait. */
+/**
+ * The decode step after `chunks` (a step in flight: the running one, or one already submitted behind it) fed on the
+ * GPU, or undefined when it must wait.
+ */
 export function decodeAhead(
   chunks: readonly Chunk[],
   scheduler: Scheduler,
@@ -29,10 +40,13 @@ export function decodeAhead(
     if (c.count !== 1 || !c.sample || c.draft || seq.status !== 'running' || seq.sampling.temperature !== 0) {
       return undefined;
     }
-    // The running step appends one token; the sequence ends there by length unless there is room for another.
-    if (seq.generated + 1 >= seq.req.maxTokens || seq.tokens.length + 1 >= config.maxSeqLen) return undefined;
+    // Steps in flight before this one whose tokens are not appended yet (0 for the running step): with this one
+    // they append `pending + 1` tokens, and the sequence ends there by length unless there is room for another.
+    const pending = c.start - (seq.tokens.length - 1);
+    const after = pending + 1;
+    if (seq.generated + after >= seq.req.maxTokens || seq.tokens.length + after >= config.maxSeqLen) return undefined;
   }
-  // The step ahead writes KV at the position after the running one's.
+  // The step ahead writes KV at the position after this one's.
   for (const c of chunks) if (!blocks.grow(c.seq.blocks, c.start + 2)) return undefined;
   for (const { seq } of chunks) seq.syncBlockTable(runner);
   const n = chunks.length;

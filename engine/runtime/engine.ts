@@ -12,7 +12,7 @@ import { Speculator } from '../spec/speculator.ts';
 import { verify } from '../spec/verify.ts';
 import { TokenStreamDecoder } from '../tokenizer/stream.ts';
 import { BlockManager } from './block-manager.ts';
-import { decodeAhead } from './decode-ahead.ts';
+import { AHEAD_STEPS, decodeAhead } from './decode-ahead.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions, kernelToggles } from './engine-options.ts';
 import { ModelRunner, type StepOutput } from './model-runner.ts';
 import { type Chunk, Scheduler } from './scheduler.ts';
@@ -188,13 +188,12 @@ export class WebGpuEngine implements Engine {
   }
 
   private async loop(): Promise<void> {
-    // A greedy decode step submitted while the one before it runs (decode-ahead.ts): next in line once that is done.
-    let ahead: InFlight | undefined;
+    // Greedy decode steps submitted behind the running one (decode-ahead.ts), in order: next in line once it is done.
+    const ahead: InFlight[] = [];
     let lastDone = 0; // when the previous step's result arrived: a step submitted ahead is timed from then on
     try {
-      while ((this.scheduler.hasWork || ahead) && !this.closed) {
-        let step = ahead;
-        ahead = undefined;
+      while ((this.scheduler.hasWork || ahead.length > 0) && !this.closed) {
+        let step = ahead.shift();
         if (!step) {
           const chunks = this.scheduler.schedule();
           if (chunks.length === 0) {
@@ -207,13 +206,16 @@ export class WebGpuEngine implements Engine {
           const { input, logitRows } = this.buildStep(chunks);
           step = { chunks, t0, out: this.runner.run(input, { logitRows }) };
         }
-        const next =
-          this.decodeAhead && !this.spec
-            ? decodeAhead(step.chunks, this.scheduler, this.blocks, this.runner, this.config)
-            : undefined;
-        if (next) {
+        while (this.decodeAhead && !this.spec && ahead.length < AHEAD_STEPS) {
+          const last = ahead.at(-1) ?? step;
+          const next = decodeAhead(last.chunks, this.scheduler, this.blocks, this.runner, this.config);
+          if (!next) break;
           const t0 = performance.now();
-          ahead = { chunks: next.chunks, t0, out: this.runner.run(next.input, { logitRows: [], feedTokens: true }) };
+          ahead.push({
+            chunks: next.chunks,
+            t0,
+            out: this.runner.run(next.input, { logitRows: [], feedTokens: true }),
+          });
         }
         const out = await step.out;
         const done = performance.now();
@@ -227,7 +229,7 @@ export class WebGpuEngine implements Engine {
       }
     } finally {
       // A step still in flight (the engine closed) must finish before the runner's buffers go.
-      if (ahead) await ahead.out.catch(() => undefined);
+      for (const a of ahead) await a.out.catch(() => undefined);
       // Cleared in the same tick as the last hasWork check, so a generate() arriving now starts a new loop.
       this.looping = false;
     }

@@ -9,6 +9,7 @@ import type { Fusion } from '../ops/fusion.ts';
 import type { KvCacheFormat } from '../ops/kv-cache.ts';
 import type { SubgroupMatrixMode } from '../ops/subgroup-matrix.ts';
 import { getWeightFormat, type IntDot, type WeightFormat } from '../ops/weight-formats.ts';
+import { AHEAD_STEPS } from './decode-ahead.ts';
 import { buildForwardPass, type Dispatch } from './forward-pass.ts';
 import { storageBuffer } from './gpu-buffers.ts';
 import { GpuWeights } from './gpu-weights.ts';
@@ -50,7 +51,8 @@ export interface RunOptions {
   logitRows?: readonly number[]; // indices into outRows whose logits are read back; default all (greedy rows need none)
   // Token i of this step is the argmax of out row i of the previous step, taken on the GPU (input.tokens are
   // ignored): a greedy decode step submitted before the previous one's tokens are read back, so the GPU goes from
-  // one step to the next without waiting for the CPU. At most two steps are in flight (ids are staged alternately).
+  // one step to the next without waiting for the CPU. At most AHEAD_STEPS + 1 steps are in flight (each stages its ids
+  // in its own buffer of a ring).
   feedTokens?: boolean;
 }
 
@@ -85,8 +87,8 @@ export class ModelRunner {
   private readonly logits: GPUBuffer;
   private readonly staging: GPUBuffer;
   private readonly ids: GPUBuffer; // [R] argmax of each out row
-  private readonly idsStaging: [GPUBuffer, GPUBuffer]; // alternate steps' token ids: two steps may be in flight
-  private parity = 0; // which idsStaging the next step copies its ids to
+  private readonly idsStaging: GPUBuffer[]; // a ring: each step in flight stages its token ids in its own
+  private idsSlot = 0; // which idsStaging the next step copies its ids to
   // The command buffer of the step most likely to come next, encoded while the GPU ran the previous one.
   private prepared: { key: string; commands: GPUCommandBuffer } | undefined;
   private readonly pacer: ReadbackPacer; // when to ask for each step's results (readback-pacer.ts)
@@ -123,7 +125,7 @@ export class ModelRunner {
     this.ids = u32('ids', options.maxOut);
     const idsStaging = (i: number) =>
       d.createBuffer({ label: `ids-staging-${i}`, size: this.ids.size, usage: 0x01 | 0x08 });
-    this.idsStaging = [idsStaging(0), idsStaging(1)];
+    this.idsStaging = Array.from({ length: AHEAD_STEPS + 1 }, (_, i) => idsStaging(i));
     this.padSlot = options.maxSeqs;
     this.setBlockTable(this.padSlot, new Array(this.maxBlocksPerSeq).fill(options.numBlocks));
   }
@@ -192,18 +194,18 @@ export class ModelRunner {
     const exit = Math.min(options.exitLayer ?? this.config.nLayers, this.config.nLayers);
     const rows = options.logitRows ?? Array.from({ length: r }, (_, i) => i);
     const key = (l: number) => `${t}:${r}:${l}:${exit}:${rows.join(',')}`;
-    const idsStaging = this.idsStaging[this.parity]!;
+    const idsStaging = this.idsStaging[this.idsSlot]!;
     const commands =
-      this.prepared?.key === key(len) ? this.prepared.commands : this.encodeStep(t, r, len, exit, rows, this.parity);
+      this.prepared?.key === key(len) ? this.prepared.commands : this.encodeStep(t, r, len, exit, rows, this.idsSlot);
     this.prepared = undefined;
-    this.parity ^= 1;
+    this.idsSlot = (this.idsSlot + 1) % this.idsStaging.length;
     const q = this.device.queue;
     const submitted = performance.now();
     q.submit([commands]);
     // On a CPU adapter the "GPU" work runs on the same cores, so encoding ahead gains nothing there, and steps whose
     // shape changes (speculative verification, prefill) would pay for an encode they never use.
     if (!this.software && len < this.config.maxSeqLen) {
-      this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows, this.parity) };
+      this.prepared = { key: key(len + 1), commands: this.encodeStep(t, r, len + 1, exit, rows, this.idsSlot) };
     }
     const shape = `${t}:${r}:${exit}:${rows.length}`;
     if (r === 0) {
@@ -243,13 +245,13 @@ export class ModelRunner {
     len: number,
     exitLayer: number,
     rows: readonly number[],
-    parity: number,
+    idsSlot: number,
   ): GPUCommandBuffer {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (const { dsp, grid } of this.stepPlan(t, r, exitLayer)) this.encode(pass, dsp, grid ?? dsp.size(t, r, len));
     pass.end();
-    if (r > 0) enc.copyBufferToBuffer(this.ids, 0, this.idsStaging[parity]!, 0, r * 4);
+    if (r > 0) enc.copyBufferToBuffer(this.ids, 0, this.idsStaging[idsSlot]!, 0, r * 4);
     const rowBytes = this.config.vocabSize * 4;
     // Consecutive rows in one copy.
     for (let k = 0; k < rows.length; ) {

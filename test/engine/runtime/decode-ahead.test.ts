@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { loadModel } from '../../../engine/model/load.ts';
 import type { LoadedModel } from '../../../engine/model/weights.ts';
 import { CpuReference } from '../../../engine/reference/cpu-forward.ts';
+import { AHEAD_STEPS } from '../../../engine/runtime/decode-ahead.ts';
 import { WebGpuEngine } from '../../../engine/runtime/engine.ts';
 import type { GenerationRequest, GenerationResult } from '../../../engine/runtime/types.ts';
 import { GREEDY } from '../../../engine/sampling/types.ts';
@@ -20,14 +21,16 @@ async function run(engine: WebGpuEngine, req: GenerationRequest): Promise<Genera
   }
 }
 
-/** Counts the runner's steps and how many of them were fed from the step before. */
-function countSteps(engine: WebGpuEngine): { all: number; fed: number } {
-  const n = { all: 0, fed: 0 };
+/** Counts the runner's steps, how many of them were fed from the step before, and the most in flight at once. */
+function countSteps(engine: WebGpuEngine): { all: number; fed: number; maxInFlight: number } {
+  const n = { all: 0, fed: 0, maxInFlight: 0 };
+  let inFlight = 0;
   const run = engine.runner.run.bind(engine.runner);
   engine.runner.run = (input, options) => {
     n.all++;
     if (options?.feedTokens) n.fed++;
-    return run(input, options);
+    n.maxInFlight = Math.max(n.maxInFlight, ++inFlight);
+    return run(input, options).finally(() => inFlight--);
   };
   return n;
 }
@@ -55,6 +58,7 @@ test('decoding ahead: three sequences of different lengths equal the CPU referen
     assert.equal(r.finishReason, 'length');
   });
   assert.ok(steps.fed > steps.all / 2, `fed ${steps.fed} of ${steps.all} steps`);
+  assert.equal(steps.maxInFlight, AHEAD_STEPS + 1, 'the running step and the steps submitted behind it');
   await engine.close();
 });
 
@@ -93,5 +97,23 @@ test('--decode-ahead off: no step is fed, the tokens are the same', async () => 
   const r = await run(engine, { promptIds: [1, 9, 33], maxTokens: 20, sampling: GREEDY, ignoreEos: true });
   assert.deepEqual(r.tokenIds, greedy(model, [1, 9, 33], 20));
   assert.equal(steps.fed, 0);
+  assert.equal(steps.maxInFlight, 1);
+  await engine.close();
+});
+
+test('decoding ahead submits no step past a length limit (max tokens, the model context)', async () => {
+  const model = randomModel({ maxSeqLen: 64 }, 23);
+  const engine = await WebGpuEngine.create(await gpu(), model, { batch: 'none' });
+  for (const [maxTokens, want] of [
+    [20, 20], // one prefill step (which samples the first token) and 19 decodes
+    [100, 61], // the context ends it: 3 prompt + 61 tokens fill the 64 positions
+  ] as const) {
+    const steps = countSteps(engine);
+    const r = await run(engine, { promptIds: [1, 9, 33], maxTokens, sampling: GREEDY, ignoreEos: true });
+    assert.equal(r.tokenIds.length, want);
+    assert.deepEqual(r.tokenIds, greedy(model, [1, 9, 33], want));
+    assert.ok(steps.fed > 0, 'steps were fed');
+    assert.equal(steps.all, want, `steps for ${want} tokens`);
+  }
   await engine.close();
 });
