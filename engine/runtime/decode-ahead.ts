@@ -7,17 +7,16 @@
 // earlier (EOS, stop string, cancel) had the positions ahead computed for nothing; their results are dropped
 // (Engine.postprocess skips rows of finished sequences) and their KV writes land in blocks it still held when the
 // steps were submitted.
-//
+import type { ModelConfig } from '../model/config.ts';
+import type { BlockManager } from './block-manager.ts';
+import type { ModelRunner, StepInput } from './model-runner.ts';
+import type { Chunk, Scheduler } from './scheduler.ts';
+
 // Why two steps ahead, not one: the CPU must read step N and submit step N + 2 before the GPU finishes N + 1, so
 // one step ahead left it a single step's time (2.6 ms for llama-7b int4 on an H100) to absorb any stall, and V8's
 // scavenges of dawn.node's polling garbage pause it 1-5 ms every ~100 steps (--trace-gc). Per-step timestamps, 1280
 // int4 steps in one machine session: the GPU idle 267 ms in all with one step ahead, 104 ms with two.
 export const AHEAD_STEPS = 2;
-
-import type { ModelConfig } from '../model/config.ts';
-import type { BlockManager } from './block-manager.ts';
-import type { ModelRunner, StepInput } from './model-runner.ts';
-import type { Chunk, Scheduler } from './scheduler.ts';
 
 /** The --decode-ahead toggle's values. */
 export const DECODE_AHEAD_MODES = ['on', 'off'] as const;
