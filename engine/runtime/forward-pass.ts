@@ -8,6 +8,7 @@ import { BenchError } from '../errors.ts';
 import { type ModelConfig, tensorNames } from '../model/config.ts';
 import { type AttentionBuffers, attentionPlan } from '../ops/attention.ts';
 import { fusedLinears } from '../ops/fusion.ts';
+import { intDotFits, intDotParams } from '../ops/int-dot.ts';
 import { checkKvFormat, kvBytesPerPosition, kvFormatCode, ropeKvInvocations } from '../ops/kv-cache.ts';
 import { subgroupMatrixOn } from '../ops/subgroup-matrix.ts';
 import {
@@ -17,14 +18,7 @@ import {
   tiledStepSplits,
   tiledWorkgroupSize,
 } from '../ops/tiled-launch.ts';
-import {
-  defaultLinearParams,
-  INT_DOT_FEATURE,
-  intDotFits,
-  intDotParams,
-  linearGrid,
-  linearLaunch,
-} from '../ops/weight-formats.ts';
+import { defaultLinearParams, INT_DOT_FEATURE, linearGrid, linearLaunch } from '../ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from './gpu-buffers.ts';
 import { CLASSIFIER, type GpuWeights } from './gpu-weights.ts';
 import type { RunnerOptions } from './model-runner.ts';
@@ -76,7 +70,14 @@ const ceil = (a: number, b: number) => Math.ceil(a / b);
 export function buildForwardPass(
   ctx: Pick<
     GpuContext,
-    'device' | 'isSoftware' | 'limits' | 'wgslFeatures' | 'subgroupMatrix' | 'subgroupMinSize' | 'adapterName'
+    | 'device'
+    | 'isSoftware'
+    | 'limits'
+    | 'wgslFeatures'
+    | 'subgroupMatrix'
+    | 'subgroupMinSize'
+    | 'subgroupMaxSize'
+    | 'adapterName'
   >,
   c: ModelConfig,
   o: RunnerOptions,
@@ -185,11 +186,12 @@ export function buildForwardPass(
     const launch = linearLaunch(format, {
       ...shape,
       workgroupSize: WG,
-      // Measured best per format and shape (engine/ops/weight-formats.ts): a row per thread on CPUs, 8-32 lanes x
+      // Measured best per format and shape (engine/ops/weight-formats.ts, int-dot.ts): a row per thread on CPUs, 8-32 lanes x
       // 2-4 rows on GPUs.
       ...(intDot
         ? intDotParams(format, lw.rows, lw.cols, software, WG, paired, {
             subgroupMinSize: ctx.subgroupMinSize,
+            subgroupMaxSize: ctx.subgroupMaxSize,
             workgroupBytes,
           })
         : defaultLinearParams(format, lw.rows, lw.cols, software, WG, paired)),
