@@ -9,7 +9,7 @@ import { createDevice } from '../engine/device/device.ts';
 import { kernelSource } from '../engine/device/kernels.ts';
 import { packedRowWords } from '../engine/ops/f16.ts';
 import { tiledLaunch } from '../engine/ops/tiled-launch.ts';
-import { getWeightFormat, type LinearLaunch, linearGrid, linearLaunch } from '../engine/ops/weight-formats.ts';
+import { getWeightFormat, linearGrid, linearLaunch } from '../engine/ops/weight-formats.ts';
 import { bindGroup, storageBuffer } from '../engine/runtime/gpu-buffers.ts';
 import { arg, formatToggles } from './common.ts';
 
@@ -107,11 +107,10 @@ for (const name of formats) {
                 rowsPerThread,
                 unroll,
                 intDot: variant.startsWith('dot'),
-                subgroupReduce: variant.startsWith('dotsr') || variant.startsWith('dotsq'),
-                subgroupQuantize: variant.startsWith('dotsq'),
+                subgroupReduce: variant.startsWith('dotsr'),
                 ...(withNorm ? { norm: { eps: 1e-5 } } : {}),
               });
-          const pipeline = variantPipeline(launch, variant);
+          const pipeline = variantPipeline(launch.kernel, launch.constants, variant);
           const byBinding: Record<string, GPUBuffer | undefined> = {
             x,
             y,
@@ -165,12 +164,11 @@ for (const name of formats) {
 // (kernels/matmul_dot.wgsl, --int-dot on), nostage (x from global memory), noprefetch (the first weight loads after
 // x is staged, not before), nostream (dot only: no weight loads or products, so what is left is each workgroup's
 // fixed cost: quantizing x, the reductions, the stores), dotsr (dot with the lane sums reduced through subgroup
-// shuffles: kernels/matmul_reduce_sg.wgsl), dotsq (dotsr with x quantized in subgroups:
-// kernels/matmul_quantize_x_sg.wgsl; int4 on subgroups of 32), exact (register
+// shuffles: kernels/matmul_reduce_sg.wgsl), exact (register
 // arrays sized to ROWS and UNROLL, not their maxima), sg (row sums reduced with subgroupAdd; lanes must be 32).
-function variantPipeline(launch: LinearLaunch, variant: string): GPUComputePipeline {
-  let src = kernelSource(launch.kernel, launch.includes);
-  const c = { ...launch.constants };
+function variantPipeline(kernel: string, constants: Record<string, number>, variant: string): GPUComputePipeline {
+  let src = kernelSource(kernel);
+  const c = { ...constants };
   if (variant.includes('nostage')) c.STAGE_X = 0;
   if (variant.includes('noprefetch')) c.PREFETCH = 0;
   const xs = /xs(\d+)/.exec(variant); // dot-xs4096: x staged 4096 floats a slice

@@ -22,7 +22,6 @@ export interface GpuContext {
   // configuration that accumulates in f32, shader-f16, and subgroups of exactly 32 invocations (NVIDIA's).
   subgroupMatrix: boolean;
   subgroupMinSize: number; // the adapter's smallest subgroup (invocations) where the device has subgroups, else 0
-  subgroupMaxSize: number; // and its largest (0 likewise)
   checks: GpuChecks; // Dawn's safety checks in effect (GPU_CHECK_TOGGLES)
 }
 
@@ -135,7 +134,6 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
     (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
   );
   const subgroupMinSize = wanted.includes('subgroups') ? (info.subgroupMinSize ?? 0) : 0;
-  const subgroupMaxSize = wanted.includes('subgroups') ? (info.subgroupMaxSize ?? 0) : 0;
   const description = info.description || info.device || info.vendor || 'unknown adapter';
   return {
     device,
@@ -157,9 +155,8 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<GpuContext
       wanted.includes('shader-f16') &&
       f16x16 &&
       subgroupMinSize === 32 &&
-      subgroupMaxSize === 32,
+      info.subgroupMaxSize === 32,
     subgroupMinSize,
-    subgroupMaxSize,
     checks,
   };
 }

@@ -1,19 +1,11 @@
 // The integer-dot linear kernel's launch choices (kernels/matmul_dot.wgsl, --int-dot on): whether a layer's K fits
-// its workgroup memory, how much of x it stages a slice, its thread layout, and which subgroup paths the adapter
-// allows. engine/ops/weight-formats.ts turns them into the kernel's name and constants (linearLaunch).
+// its workgroup memory, how much of x it stages a slice, its thread layout, and whether its lane sums can meet in
+// subgroups. engine/ops/weight-formats.ts turns them into the kernel's name and constants (linearLaunch).
 import { defaultLinearParams, type LinearShape, MAX_ROWS_PER_THREAD, type WeightFormat } from './weight-formats.ts';
 
 /** Whether a row group of `lanes` fits in the adapter's smallest subgroup (0: no subgroups), as subgroupReduce needs. */
 export function canReduceInSubgroups(lanes: number, subgroupMinSize: number): boolean {
   return lanes > 1 && lanes <= subgroupMinSize;
-}
-
-/**
- * Whether x can be quantized in subgroups (subgroupQuantize): a chunk of 32 values is one subgroup, so every
- * subgroup must have exactly 32 invocations.
- */
-export function canQuantizeInSubgroups(adapter: { subgroupMinSize: number; subgroupMaxSize: number }): boolean {
-  return adapter.subgroupMinSize === 32 && adapter.subgroupMaxSize === 32;
 }
 
 /**
@@ -69,26 +61,20 @@ export function intDotParams(
   software: boolean,
   workgroupSize: number,
   paired: boolean,
-  adapter: { subgroupMinSize: number; subgroupMaxSize: number; workgroupBytes: number },
-): Pick<
-  LinearShape,
-  'lanes' | 'rowsPerThread' | 'unroll' | 'prefetch' | 'subgroupReduce' | 'subgroupQuantize' | 'xStage'
-> {
+  adapter: { subgroupMinSize: number; workgroupBytes: number },
+): Pick<LinearShape, 'lanes' | 'rowsPerThread' | 'unroll' | 'prefetch' | 'subgroupReduce' | 'xStage'> {
   // CPUs keep the layout they were measured with (prefetching was never measured on lavapipe; they read x directly,
   // so there is no slice to size).
   if (software) return { ...defaultLinearParams(format, rows, cols, software, workgroupSize, paired), prefetch: false };
   const aspect = rows >= 4 * cols ? 'taller' : rows >= 2 * cols ? 'tall' : 'wide';
   const lanes = Math.min({ wide: 32, tall: 16, taller: 8 }[aspect], workgroupSize);
   const int4 = format.name.startsWith('int4');
-  const subgroupReduce = canReduceInSubgroups(lanes, adapter.subgroupMinSize);
   return {
     lanes,
     rowsPerThread: 4,
     unroll: int4 && aspect === 'taller' ? 2 : 4,
     prefetch: !int4 || aspect === 'taller',
-    subgroupReduce,
-    subgroupQuantize:
-      subgroupReduce && format.intDot?.chunk === 32 && workgroupSize % 32 === 0 && canQuantizeInSubgroups(adapter),
+    subgroupReduce: canReduceInSubgroups(lanes, adapter.subgroupMinSize),
     xStage: intDotStage(format, cols, workgroupSize, adapter.workgroupBytes),
   };
 }

@@ -141,10 +141,6 @@ export interface LinearShape {
   // With intDot: lane sums reduced through subgroup shuffles (kernels/matmul_reduce_sg.wgsl). Needs subgroups of at
   // least `lanes` invocations (the caller checks: canReduceInSubgroups).
   subgroupReduce?: boolean;
-  // With subgroupReduce: x quantized in registers through subgroup reductions (kernels/matmul_quantize_x_sg.wgsl),
-  // not staged through workgroup memory. Needs 32-value chunks (int4) and subgroups of exactly 32 invocations (the
-  // caller checks: canQuantizeInSubgroups).
-  subgroupQuantize?: boolean;
 }
 
 export interface LinearLaunch {
@@ -153,7 +149,7 @@ export interface LinearLaunch {
   rowsPerWorkgroup: number; // for linearGrid
   tokensPerWorkgroup: number; // for linearGrid
   splits?: number; // for linearGrid: parts of K (tiled kernel; > 1 adds its combine pass)
-  includes?: IncludeSwaps; // for kernelPipeline: the epilogue variant (ropeKv), x's quantization (subgroupQuantize)
+  includes?: IncludeSwaps; // for kernelPipeline: the epilogue variant (ropeKv)
 }
 
 export const MAX_ROWS_PER_THREAD = 4; // the kernels' MAX_ROWS: accumulators are sized statically
@@ -172,7 +168,7 @@ export function linearLaunch(format: WeightFormat, s: LinearShape): LinearLaunch
   return {
     ...launch,
     constants: { ...launch.constants, ...s.ropeKv },
-    includes: { ...launch.includes, matmul_store: 'matmul_store_rope' },
+    includes: { matmul_store: 'matmul_store_rope' },
   };
 }
 
@@ -236,18 +232,11 @@ function kernelLaunch(format: WeightFormat, s: LinearShape): LinearLaunch {
       },
       s.norm ? { NORM: 1, EPS: s.norm.eps } : {},
     );
-    if (s.subgroupQuantize && (format.intDot.chunk !== 32 || !s.subgroupReduce || s.workgroupSize % 32 !== 0)) {
-      throw new BenchError(
-        'BAD_INPUT',
-        `linear layer: x quantized in subgroups needs 32-value chunks (int4; got ${format.name}), the subgroup reductions and a workgroup size that is a multiple of 32 (got ${s.workgroupSize})`,
-      );
-    }
     return {
       kernel: `${format.kernel}_dot${s.subgroupReduce ? '_sg' : ''}`,
       constants,
       rowsPerWorkgroup: (s.workgroupSize / s.lanes) * rowsPerThread,
       tokensPerWorkgroup: TOKEN_TILE,
-      ...(s.subgroupQuantize ? { includes: { matmul_quantize_x: 'matmul_quantize_x_sg' } } : {}),
     };
   }
   if (format.multiRow !== false) {

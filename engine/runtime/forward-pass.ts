@@ -70,14 +70,7 @@ const ceil = (a: number, b: number) => Math.ceil(a / b);
 export function buildForwardPass(
   ctx: Pick<
     GpuContext,
-    | 'device'
-    | 'isSoftware'
-    | 'limits'
-    | 'wgslFeatures'
-    | 'subgroupMatrix'
-    | 'subgroupMinSize'
-    | 'subgroupMaxSize'
-    | 'adapterName'
+    'device' | 'isSoftware' | 'limits' | 'wgslFeatures' | 'subgroupMatrix' | 'subgroupMinSize' | 'adapterName'
   >,
   c: ModelConfig,
   o: RunnerOptions,
@@ -186,12 +179,11 @@ export function buildForwardPass(
     const launch = linearLaunch(format, {
       ...shape,
       workgroupSize: WG,
-      // Measured best per format and shape (engine/ops/weight-formats.ts, int-dot.ts): a row per thread on CPUs, 8-32 lanes x
-      // 2-4 rows on GPUs.
+      // Measured best per format and shape (engine/ops/weight-formats.ts, int-dot.ts): a row per thread on CPUs,
+      // 8-32 lanes x 2-4 rows on GPUs.
       ...(intDot
         ? intDotParams(format, lw.rows, lw.cols, software, WG, paired, {
             subgroupMinSize: ctx.subgroupMinSize,
-            subgroupMaxSize: ctx.subgroupMaxSize,
             workgroupBytes,
           })
         : defaultLinearParams(format, lw.rows, lw.cols, software, WG, paired)),

@@ -217,8 +217,7 @@ test('integer-dot thread layouts are launchable on CPUs and GPUs, with fewer lan
           [false, 344, 172], // 2x as tall as wide
           [true, 688, 172], // 4x: the fused gate/up layer
         ] as const) {
-          // No subgroups: the shared-memory reductions.
-          const adapter = { subgroupMinSize: 0, subgroupMaxSize: 0, workgroupBytes: 32768 };
+          const adapter = { subgroupMinSize: 0, workgroupBytes: 32768 }; // no subgroups: the shared-memory reductions
           const params = intDotParams(format, rows, cols, software, workgroupSize, swiglu, adapter);
           const l = linearLaunch(format, { rows, cols, workgroupSize, ...params, swiglu, intDot: true });
           assert.equal(l.kernel, `${format.kernel}_dot`);
@@ -232,42 +231,4 @@ test('integer-dot thread layouts are launchable on CPUs and GPUs, with fewer lan
       }
     }
   }
-});
-
-test('x is quantized in subgroups only for 32-value chunks on subgroups of exactly 32 invocations', () => {
-  const int4 = getWeightFormat('int4', { groupSize: 64 });
-  const int8 = getWeightFormat('int8');
-  const bytes = 49152;
-  const launch = (format: typeof int4, min: number, max: number, workgroupSize = 256) => {
-    const adapter = { subgroupMinSize: min, subgroupMaxSize: max, workgroupBytes: bytes };
-    const params = intDotParams(format, 4096, 4096, false, workgroupSize, false, adapter);
-    return linearLaunch(format, { rows: 4096, cols: 4096, workgroupSize, ...params, intDot: true });
-  };
-  const swap = { matmul_quantize_x: 'matmul_quantize_x_sg' };
-  assert.deepEqual(launch(int4, 32, 32).includes, swap); // an NVIDIA GPU
-  assert.equal(launch(int4, 32, 32).kernel, 'matmul_int4_dot_sg');
-  assert.equal(launch(int8, 32, 32).includes, undefined); // 16-value chunks
-  assert.equal(launch(int4, 8, 8).includes, undefined); // lavapipe
-  assert.equal(launch(int4, 32, 64).includes, undefined); // subgroups of either size
-  assert.equal(launch(int4, 0, 0).includes, undefined); // no subgroups
-  // With the RoPE epilogue both swaps apply.
-  const rope = linearLaunch(int4, {
-    rows: 4096,
-    cols: 4096,
-    workgroupSize: 256,
-    ...intDotParams(int4, 4096, 4096, false, 256, true, {
-      subgroupMinSize: 32,
-      subgroupMaxSize: 32,
-      workgroupBytes: bytes,
-    }),
-    intDot: true,
-    ropeKv: { HEAD_DIM: 64 },
-  });
-  assert.deepEqual(rope.includes, { ...swap, matmul_store: 'matmul_store_rope' });
-  const shape = { rows: 64, cols: 64, workgroupSize: 64, lanes: 32, rowsPerThread: 2, intDot: true };
-  assert.throws(
-    () => linearLaunch(int8, { ...shape, subgroupReduce: true, subgroupQuantize: true }),
-    /x quantized in subgroups needs 32-value chunks \(int4; got int8\)/,
-  );
-  assert.throws(() => linearLaunch(int4, { ...shape, subgroupQuantize: true }), /the subgroup reductions/);
 });
