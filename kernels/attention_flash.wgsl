@@ -46,6 +46,7 @@ struct Counts { n_tokens: u32, n_out: u32 }
 var<workgroup> qs: array<vec4f, MAX_D4 * MAX_GROUP>; // [head of the group, vec4]
 var<workgroup> dots: array<vec4f, WG>; // [position, part] each part's share of q . k, a lane per head
 var<workgroup> scores: array<vec4f, WG / PARTS>; // the tile's scores, a lane per head
+var<workgroup> rows: array<u32, WG / PARTS>; // each tile position's first cache word (this KV head)
 var<workgroup> sums: array<vec4f, WG>; // [group, vec4] each group's output, added at the end
 var<workgroup> group_l: array<f32, WG>; // each group's sum of weights
 
@@ -72,15 +73,6 @@ fn partial_at(t: u32, h: u32, s: u32) -> u32 {
   return ((t * N_HEADS + h) * MAX_SPLITS + s) * (HEAD_DIM + 2u);
 }
 
-// Vec4s of a key one thread loads per tile, and value rows it weighs: ceil(D4 / PARTS), at most 64 / 8 (the launcher
-// keeps PARTS 8 where heads are that wide).
-const MAX_PER: u32 = 8u;
-
-// First cache word of position p's KV head kvh, through the sequence's block table (row `table`).
-fn row_at(table: u32, p: u32, kvh: u32) -> u32 {
-  return kv_at(block_table[table + p / BLOCK] * BLOCK + p % BLOCK, kvh);
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let h0 = wid.x * GROUP; // the group's first head
@@ -95,6 +87,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let kvh = h0 / (N_HEADS / N_KV_HEADS);
   let table = slots[t] * MAX_BLOCKS;
   let scale = inverseSqrt(f32(HEAD_DIM));
+  // The group's heads are consecutive in q.
+  for (var i = lid; i < D4 * GROUP; i += WG) { qs[i] = q[(t * N_HEADS + h0) * D4 + i] * scale; }
+  workgroupBarrier();
   let TILE = WG / PARTS;
   let j = lid / PARTS; // score phase: this thread's position in the tile and its part of the key
   let part = lid % PARTS;
@@ -110,38 +105,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
   for (var tile = p0; tile < p1; tile += TILE) {
-    let n = min(TILE, p1 - tile);
-    // Every cache load of the tile goes out at once, before anything waits on one: this thread's part of its
-    // position's key, and the value rows it will weigh (each through the block table itself, not the score phase's
-    // addresses). Loaded after the scores, the values were a second memory latency a tile, and the block table,
-    // read after q, a third; a batch-1 decode's workgroups are a tile or two each, so those latencies were its time.
     let p = tile + j;
-    var kk: array<vec4f, MAX_PER>;
-    if (p < p1) {
-      let at = row_at(table, p, kvh);
-      for (var u = 0u; u < MAX_PER; u++) {
-        if (part + u * PARTS < D4) { kk[u] = k4(at, part + u * PARTS); }
-      }
-    }
-    var vv: array<vec4f, MAX_PER>;
-    for (var u = 0u; u < MAX_PER; u++) {
-      if (g < G && g + u * G < n) { vv[u] = v4(row_at(table, tile + g + u * G, kvh), c); }
-    }
-    if (tile == p0) { // the group's heads' q, scaled (consecutive in q), while the first tile's loads are out
-      for (var i = lid; i < D4 * GROUP; i += WG) { qs[i] = q[(t * N_HEADS + h0) * D4 + i] * scale; }
-      workgroupBarrier();
-    }
+    var at = 0u;
     var dot_qk = vec4f(0.0);
     if (p < p1) {
-      for (var u = 0u; u < MAX_PER; u++) {
-        let i = part + u * PARTS;
-        if (i < D4) {
-          dot_qk.x += dot(qs[i], kk[u]);
-          if (GROUP > 1u) { dot_qk.y += dot(qs[D4 + i], kk[u]); }
-          if (GROUP > 2u) {
-            dot_qk.z += dot(qs[2u * D4 + i], kk[u]);
-            dot_qk.w += dot(qs[3u * D4 + i], kk[u]);
-          }
+      at = kv_at(block_table[table + p / BLOCK] * BLOCK + p % BLOCK, kvh);
+      for (var i = part; i < D4; i += PARTS) {
+        let k = k4(at, i);
+        dot_qk.x += dot(qs[i], k);
+        if (GROUP > 1u) { dot_qk.y += dot(qs[D4 + i], k); }
+        if (GROUP > 2u) {
+          dot_qk.z += dot(qs[2u * D4 + i], k);
+          dot_qk.w += dot(qs[3u * D4 + i], k);
         }
       }
     }
@@ -151,8 +126,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       var score = vec4f(0.0);
       for (var i = 0u; i < PARTS; i++) { score += dots[lid + i]; }
       scores[j] = score;
+      rows[j] = at;
     }
-    workgroupBarrier(); // (the next tile writes scores only after its first barrier: all are done here)
+    workgroupBarrier(); // (the next tile writes scores and rows only after its first barrier: all are done here)
+    let n = min(TILE, p1 - tile);
     var m_new = m;
     for (var i = 0u; i < n; i++) { m_new = max(m_new, scores[i]); }
     let correction = exp(m - m_new);
@@ -162,10 +139,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     acc2 *= correction.z;
     acc3 *= correction.w;
     m = m_new;
-    for (var u = 0u; u < MAX_PER; u++) {
-      let i = g + u * G;
-      if (g < G && i < n) {
-        let v = vv[u];
+    if (g < G) {
+      for (var i = g; i < n; i += G) {
+        let v = v4(rows[i], c);
         if (GROUP == 1u) {
           let e = exp(scores[i].x - m.x);
           l.x += e;

@@ -154,14 +154,9 @@ export function attentionPlan(kind: AttentionKind, s: AttentionShape): Attention
   if (![1, 2, 4].includes(group) || (s.nHeads / s.nKvHeads) % group !== 0) {
     throw new Error(`flash attention: a head group (${group}) is 1, 2 or 4 and divides ${s.nHeads / s.nKvHeads}`);
   }
-  const parts = gcd(WG, 8);
-  if (Math.ceil(s.headDim / 4 / parts) > 8) {
-    // The kernel holds a thread's share of a key (and its value rows) a tile in registers: MAX_PER vec4s.
-    throw new Error(`flash attention: head dimension ${s.headDim} needs a workgroup size that is a multiple of 8`);
-  }
   const constants = {
     WG,
-    PARTS: parts,
+    PARTS: gcd(WG, 8),
     ...shape,
     MAX_SPLITS: maxSplits,
     SPLIT_ALIGN: align,
