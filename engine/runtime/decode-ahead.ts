@@ -12,13 +12,11 @@ import type { BlockManager } from './block-manager.ts';
 import type { ModelRunner, StepInput } from './model-runner.ts';
 import type { Chunk, Scheduler } from './scheduler.ts';
 
-// Why four steps ahead: with k ahead, the CPU has k steps' GPU time to read step N and submit step N + k + 1 before
-// the GPU runs dry, and V8's scavenges of dawn.node's polling garbage pause it 1-5 ms every ~100 steps (--trace-gc),
-// now and then longer; a llama-7b int4 step takes 2.6 ms on an H100. Per-step timestamps, 1280 int4 steps in one
-// machine session: the GPU idle 267 ms in all with one step ahead, 104 ms with two. Decode tok/s, 5 rounds in one
-// machine session: 369.8 with two ahead, 386.9 with four (rounds 386.8-387.0), whose GPU pass alone allows ~392.
-// Steps ahead are computed for nothing only when a sequence stops early (EOS, stop string, cancel).
-export const AHEAD_STEPS = 4;
+// Why two steps ahead, not one: the CPU must read step N and submit step N + 2 before the GPU finishes N + 1, so
+// one step ahead left it a single step's time (2.6 ms for llama-7b int4 on an H100) to absorb any stall, and V8's
+// scavenges of dawn.node's polling garbage pause it 1-5 ms every ~100 steps (--trace-gc). Per-step timestamps, 1280
+// int4 steps in one machine session: the GPU idle 267 ms in all with one step ahead, 104 ms with two.
+export const AHEAD_STEPS = 2;
 
 /** The --decode-ahead toggle's values. */
 export const DECODE_AHEAD_MODES = ['on', 'off'] as const;
