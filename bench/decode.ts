@@ -152,7 +152,7 @@ console.log(
   `adapter: ${parts[0]!.adapter}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; copy bandwidth ${parts[0]!.copyGBps.toFixed(1)} GB/s (reads + writes)`,
 );
 console.log(
-  `batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}, KV cache ${kvCacheToggle().kvCache ?? 'f32'}, ${alone ? 'each format in a process of its own' : 'formats in alternating rounds in one process'}\n`,
+  `batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}, KV cache ${kvCacheToggle().kvCache ?? 'f32'}, ${alone ? 'each format in a process of its own' : formats.length > 1 ? 'formats in alternating rounds in one process' : 'one process'}\n`,
 );
 const head = [
   'model',
