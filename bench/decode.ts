@@ -61,8 +61,8 @@ interface Measured {
   copyGBps: number;
 }
 
-/** Every model in `formats`, measured in this process (several formats: timed in alternating rounds). */
-async function measure(formats: string[]): Promise<Measured> {
+/** Every model in formats `these`, measured in this process (several formats: timed in alternating rounds). */
+async function measure(these: string[]): Promise<Measured> {
   const ctx = await createDevice(process.argv.includes('--adapter') ? { adapter: arg('adapter', '') } : {});
   const probe = await cachedProbe(ctx);
   const rows: Row[] = [];
@@ -70,7 +70,7 @@ async function measure(formats: string[]): Promise<Measured> {
     const model = await loadModel(spec, spec.endsWith('.bin') ? { tokenizer: `${SHARED}/tok512.bin` } : {});
     const promptIds = [model.tokenizer.bos, ...Array.from({ length: promptTokens - 1 }, (_, i) => 3 + ((i * 7) % 200))];
     const engines: { format: string; engine: WebGpuEngine; loadS: number; runs: GenerationResult[] }[] = [];
-    for (const format of formats) {
+    for (const format of these) {
       const t0 = performance.now();
       const engine = await WebGpuEngine.create(ctx, model, {
         batch: 'none',
@@ -101,7 +101,7 @@ async function measure(formats: string[]): Promise<Measured> {
         model: model.info.name,
         format,
         runs: runs.map(tokPerS),
-        ...(formats.length > 1
+        ...(these.length > 1
           ? { vsRounds: median(runs.map((r, i) => tokPerS(r) / tokPerS(engines[0]!.runs[i]!))) }
           : {}),
         mbPerToken: s.bytesPerToken / 1e6,
@@ -151,8 +151,13 @@ const vs = (r: Row) => r.vsRounds ?? tokPerS(r) / tokPerS(rows.find((f) => f.spe
 console.log(
   `adapter: ${parts[0]!.adapter}; CPU: ${cpus()[0]?.model ?? '?'} x${cpus().length}; copy bandwidth ${parts[0]!.copyGBps.toFixed(1)} GB/s (reads + writes)`,
 );
+const howRun = alone
+  ? 'each format in a process of its own'
+  : formats.length > 1
+    ? 'formats in alternating rounds in one process'
+    : 'one process';
 console.log(
-  `batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}, KV cache ${kvCacheToggle().kvCache ?? 'f32'}, ${alone ? 'each format in a process of its own' : formats.length > 1 ? 'formats in alternating rounds in one process' : 'one process'}\n`,
+  `batch 1, ${promptTokens}-token prompt, ${tokens} greedy tokens, median of ${runCount}, KV cache ${kvCacheToggle().kvCache ?? 'f32'}, ${howRun}\n`,
 );
 const head = [
   'model',

@@ -2,10 +2,11 @@
 // mapAsync (or onSubmittedWorkDone) is pending until it resolves, it calls ProcessEvents from a setImmediate loop
 // that allocates on every turn. Requesting the readback right after submitting made that loop run for the whole of
 // every step: a few hundred KB of garbage a step, and on an H100 a 10-20 ms mark-compact every ~80 llama-7b steps,
-// each leaving the GPU idle 20-45 ms (the two steps then in flight cover ~7 ms), ~0.45 ms a step on average. So the runner
-// sleeps on a timer, with nothing pending, through most of a step's expected GPU time and only then maps. Only on
-// GPUs and for steps of 2.5 ms or more: a timer wakes up to a millisecond or so late, which a short step would feel
-// (and on a CPU adapter the "GPU" is the CPU: there pacing measured slower, 347 -> 250 tok/s on preset:tiny).
+// each leaving the GPU idle 20-45 ms (the two steps then in flight cover ~7 ms), ~0.45 ms a step on average. So
+// the runner sleeps on a timer, with nothing pending, through most of a step's expected GPU time and only then maps.
+// Only on GPUs and for steps of 2.5 ms or more: a timer wakes up to a millisecond or so late, which a short step
+// would feel (and on a CPU adapter the "GPU" is the CPU: there pacing measured slower, 347 -> 250 tok/s on
+// preset:tiny).
 // The polling that is left still makes ~170 KB of garbage a llama-7b int4 step on an H100: engine processes start
 // with a large initial old space so that it does not force a major GC every second (engine/runtime/node-flags.ts).
 //
